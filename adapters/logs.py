@@ -1,0 +1,131 @@
+"""Logging for every LGSP process: structlog, one line per event, personal data masked.
+
+JSON lines when not on a terminal (for collectors), colourful key/values on
+one. The masking processor runs last before rendering, so no event, whatever
+its origin, reaches the output with a personal identifier in clear.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import orjson
+import structlog
+
+# Keys whose values are personal data whatever they look like.
+PERSONAL_KEYS = frozenset(
+    {
+        "full_name",
+        "name",
+        "ho_ten",
+        "hoten",
+        "ho_va_ten",
+        "date_of_birth",
+        "dob",
+        "address",
+        "personal_id",
+        "so_dinh_danh",
+        "social_insurance_code",
+        "tax_code",
+        "health_card_code",
+        "phone",
+        "email",
+        "authorization",
+        "token",
+        "access_token",
+        "client_secret",
+        "password",
+        "secret",
+    }
+)
+# Keys that are ours and never personal, left untouched for speed and readability.
+SAFE_KEYS = frozenset(
+    {
+        "event",
+        "level",
+        "timestamp",
+        "request_id",
+        "correlation_id",
+        "logger",
+        "adapter",
+        "operation",
+        "status",
+        "duration_ms",
+        "method",
+        "path",
+        "attempt",
+        "wait_ms",
+        "queue",
+    }
+)
+_PATTERNS = (
+    # 9 (legacy ID card) to 13 digits (tax code branch without dash): IDs, codes, phones.
+    re.compile(r"(?<![\w.:-])\d{9,13}(?:-\d{3})?(?![\w])"),
+    # Health-insurance card codes: 2 letters, benefit level, province, 10 digits.
+    re.compile(r"\b[A-Z]{2}\d{13}\b"),
+    # Bearer tokens and anything JWT-shaped.
+    re.compile(r"(?i)bearer\s+[\w.~+/=-]+"),
+    re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]*"),
+)
+MASK = "***"
+
+
+def mask_text(text: str) -> str:
+    for pattern in _PATTERNS:
+        text = pattern.sub(MASK, text)
+    return text
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {
+            k: MASK if str(k).lower() in PERSONAL_KEYS else _mask_value(v) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_mask_value(v) for v in value]
+    return value
+
+
+def mask_personal_data(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: mask personal data by key and by shape, everywhere in the event."""
+    for key, value in event_dict.items():
+        if key in SAFE_KEYS:
+            continue
+        if key.lower() in PERSONAL_KEYS:
+            event_dict[key] = MASK
+        elif isinstance(value, (str, dict, list, tuple)):
+            event_dict[key] = _mask_value(value)
+    return event_dict
+
+
+def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
+    console = fmt == "console" or (fmt == "auto" and out.isatty())
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=out.isatty())
+        if console
+        else structlog.processors.JSONRenderer(serializer=lambda o, **_: orjson.dumps(o).decode())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            mask_personal_data,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=True,
+    )

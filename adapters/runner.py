@@ -1,0 +1,35 @@
+"""Running one adapter's worker as a process: signals, event loop, exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+import uvloop
+
+from adapters.errors import ConfigError
+from adapters.registry import Registry
+from adapters.worker import Worker
+from schemas.config import Settings
+
+log = structlog.get_logger("lgsp.worker")
+
+
+async def serve_worker(worker: Worker) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    await worker.run()
+    log.info("worker.stopped", adapter=worker.adapter.name)
+
+
+def run_worker(adapter_name: str, settings: Settings) -> int:
+    registry = Registry.discover()
+    adapter = registry.adapter(adapter_name)
+    if adapter is None:
+        raise ConfigError(
+            f"no adapter named {adapter_name!r}; installed: {', '.join(registry.names) or 'none'}"
+        )
+    uvloop.run(serve_worker(Worker(adapter, settings)))
+    return 0

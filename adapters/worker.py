@@ -1,0 +1,294 @@
+"""The adapter worker: consume one adapter's queue, call the central system, reply, then ack.
+
+At-least-once by construction: a message is acked only after its reply was
+published (or it was dead-lettered), so a worker that dies mid-call leaves the
+message to be redelivered to another. A message that can never succeed is
+dead-lettered at once with a reason, and its caller still gets an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
+from pydantic import ValidationError
+
+from adapters.central import CentralSession
+from adapters.errors import DeadlineExceeded, PermanentError, TopologyError, TransientError
+from adapters.interface import Adapter, Context, Operation, Purpose
+from adapters.logs import mask_text
+from adapters.retry import Sleep, call_with_retry
+from adapters.topology import declare_topology
+from schemas.config import Settings
+from schemas.envelope import DEAD_LETTER_EXCHANGE, Header, Reply, request_queue
+from schemas.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
+
+JSON = "application/json"
+# Broker and network failures that end one connection; the worker reconnects after them.
+CONNECTION_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
+
+
+class Worker:
+    def __init__(self, adapter: Adapter[Any], settings: Settings, *, sleep: Sleep = asyncio.sleep):
+        self.adapter = adapter
+        self.settings = settings
+        self.adapter_settings = settings.adapter(adapter.name)
+        self.policy = adapter.retry_policy(self.adapter_settings)
+        self.queue_name = request_queue(adapter.name)
+        self.connected = asyncio.Event()
+        self.log = structlog.get_logger("lgsp.worker").bind(adapter=adapter.name)
+        self._sleep = sleep
+        self._stopping = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._client: Any = None
+        self._channel: AbstractChannel | None = None
+        self._dead_exchange: AbstractExchange | None = None
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Serve until `stop()`; reconnect after broker failures; fail fast on bad topology."""
+        session = CentralSession(self.adapter_settings, self.adapter.base_url)
+        self._client = self.adapter.connect(session, self.adapter_settings)
+        delay = 0.1
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._serve_one_connection()
+                    delay = 0.1
+                except TopologyError:
+                    raise
+                except CONNECTION_ERRORS as exc:
+                    self.log.warning("bus.disconnected", error=type(exc).__name__, retry_in=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                delay = min(delay * 2, self.settings.bus.reconnect_max_delay)
+        finally:
+            await session.aclose()
+
+    async def _serve_one_connection(self) -> None:
+        bus = self.settings.bus
+        connection = await aio_pika.connect(
+            bus.url.get_secret_value(),
+            timeout=bus.connect_timeout,
+            client_properties={"connection_name": f"lgsp-worker-{self.adapter.name}"},
+        )
+        closed = asyncio.Event()
+        connection.close_callbacks.add(lambda *_: closed.set())
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            await channel.set_qos(prefetch_count=self.settings.worker.prefetch)
+            queue = (await declare_topology(channel, [self.adapter.name], bus))[self.adapter.name]
+            self._channel = channel
+            self._dead_exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
+            tag = await queue.consume(self._on_message)
+            self.connected.set()
+            self.log.info("worker.consuming", queue=self.queue_name)
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            lost = asyncio.ensure_future(closed.wait())
+            await asyncio.wait({stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            lost.cancel()
+            if self._stopping.is_set() and not closed.is_set():
+                # Stop taking work, finish what we hold (bounded), then leave.
+                with contextlib.suppress(*CONNECTION_ERRORS):
+                    await queue.cancel(tag)
+                await self._drain(self.settings.gateway.shutdown_grace)
+            elif closed.is_set():
+                raise ConnectionError("broker connection lost")
+        finally:
+            self.connected.clear()
+            self._channel = None
+            if not connection.is_closed:
+                with contextlib.suppress(*CONNECTION_ERRORS):
+                    await connection.close()
+
+    async def _drain(self, grace: float) -> None:
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=grace)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.create_task(self._handle(message))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        request_id = message.message_id or "-"
+        log = self.log.bind(request_id=request_id, type=message.type)
+        started = time.perf_counter()
+        try:
+            status = await self._process(message, log)
+        except CONNECTION_ERRORS as exc:
+            # Not acked: the broker redelivers it once this connection is gone.
+            log.warning("message.unfinished", error=type(exc).__name__)
+            return
+        log.info(
+            "message.handled",
+            status=status,
+            redelivered=message.redelivered,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    async def _process(self, message: AbstractIncomingMessage, log: Any) -> int | str:
+        headers = message.headers or {}
+        op_name = (message.type or "").removeprefix(self.adapter.name + "/")
+        operation = self.adapter.operations.get(op_name)
+        if operation is None:
+            return await self._reject(message, "unknown-operation", log)
+        deadline_ms = headers.get(Header.DEADLINE)
+        if not isinstance(deadline_ms, int):
+            return await self._reject(message, "no-deadline", log)
+        deadline = deadline_ms / 1000
+        if time.time() >= deadline:
+            # The caller has given up: never work on it, keep it for inspection.
+            await self._dead_letter(message, "expired", log)
+            return "expired"
+        try:
+            request = operation.request_adapter.validate_json(message.body)
+        except ValidationError as exc:
+            undecodable = any(e["type"] == "json_invalid" for e in exc.errors())
+            return await self._reject(
+                message, "undecodable" if undecodable else "schema-invalid", log
+            )
+        ctx = Context(
+            client=self._client,
+            request_id=message.message_id or "-",
+            operation=operation.name,
+            deadline=deadline,
+            client_id=_text(headers.get(Header.CLIENT_ID)),
+            purpose=_purpose(headers),
+            idempotency_key=_text(headers.get(Header.IDEMPOTENCY_KEY)),
+            log=log,
+        )
+        status, body, content_type = await self._call(operation, request, ctx, log)
+        if status == 0:
+            return await self._reject(message, "adapter-error", log)
+        await self._reply(message, status, body, content_type)
+        await message.ack()
+        return status
+
+    async def _call(
+        self, operation: Operation[Any], request: Any, ctx: Context[Any], log: Any
+    ) -> tuple[int, bytes, str]:
+        """Run the handler under the retry policy; status 0 means the adapter itself failed."""
+        try:
+            response = await call_with_retry(
+                lambda: operation.handler(request, ctx), self.policy, ctx.deadline, log, self._sleep
+            )
+        except PermanentError as exc:
+            return _problem(
+                exc.status, exc.problem_type, exc.title, exc.detail, exc.source, exc.errors
+            )
+        except TransientError as exc:
+            return _problem(
+                502,
+                ProblemType.CENTRAL_FAILED,
+                "The central system failed",
+                f"still failing after retries: {exc}",
+                "central",
+            )
+        except DeadlineExceeded:
+            return _problem(
+                504,
+                ProblemType.DEADLINE,
+                "Deadline exceeded",
+                "the central system did not answer in time",
+                "central",
+            )
+        except Exception:
+            log.exception("adapter.failed")
+            return 0, b"", ""
+        return 200, response.model_dump_json().encode(), JSON
+
+    async def _reject(self, message: AbstractIncomingMessage, reason: str, log: Any) -> str:
+        """Answer the caller, then dead-letter a message that can never succeed."""
+        status, body, content_type = _problem(
+            502,
+            ProblemType.ADAPTER_FAILED,
+            "The adapter could not process the request",
+            f"message rejected: {reason}",
+            "adapter",
+        )
+        await self._reply(message, status, body, content_type)
+        await self._dead_letter(message, reason, log)
+        return reason
+
+    async def _reply(
+        self, message: AbstractIncomingMessage, status: int, body: bytes, content_type: str
+    ) -> None:
+        if not message.reply_to or self._channel is None:
+            return
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(
+                body,
+                content_type=content_type,
+                correlation_id=message.correlation_id,
+                message_id=message.message_id,
+                headers={Reply.STATUS: status},
+                delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
+            ),
+            routing_key=message.reply_to,
+            timeout=self.settings.bus.publish_timeout,
+        )
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, log: Any) -> None:
+        assert self._dead_exchange is not None
+        headers = dict(message.headers or {})
+        headers[Header.REASON] = reason
+        headers[Header.ORIGIN_QUEUE] = self.queue_name
+        await self._dead_exchange.publish(
+            aio_pika.Message(
+                message.body,
+                headers=headers,
+                content_type=message.content_type,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+                reply_to=message.reply_to,
+                type=message.type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=self.adapter.name,
+            timeout=self.settings.bus.publish_timeout,
+        )
+        await message.ack()
+        log.warning("message.dead_lettered", reason=reason)
+
+
+def _problem(
+    status: int,
+    problem_type: str,
+    title: str,
+    detail: str,
+    source: Any,
+    errors: list[dict[str, Any]] | None = None,
+) -> tuple[int, bytes, str]:
+    problem = Problem(
+        type=problem_type,
+        title=title,
+        status=status,
+        detail=mask_text(detail),
+        source=source,
+        errors=errors,
+    )
+    return status, problem.model_dump_json(exclude_none=True).encode(), PROBLEM_CONTENT_TYPE
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def _purpose(headers: dict[str, Any]) -> Purpose | None:
+    officer = _text(headers.get(Header.OFFICER_ID))
+    procedure = _text(headers.get(Header.PROCEDURE_CODE))
+    case = _text(headers.get(Header.CASE_ID))
+    if officer and procedure and case:
+        return Purpose(officer, procedure, case)
+    return None

@@ -1,0 +1,264 @@
+"""The gateway's side of the bus: publish a request, await its correlated reply.
+
+One connection per gateway process, supervised: while the broker is away every
+request is answered 503 at once, and the supervisor reconnects with backoff and
+re-declares everything, so service resumes within moments of the broker's
+return without a restart. Replies arrive on a per-process, non-exclusive,
+expiring queue (robust-connection bugs with exclusive queues are avoided, and a
+reply published during a short outage still waits for us).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+)
+from aio_pika.exceptions import DeliveryError, PublishError
+
+from adapters.errors import TopologyError
+from adapters.topology import declare_topology
+from gateway.problems import ProblemError, unavailable
+from schemas.config import BusSettings
+from schemas.envelope import REPLY_QUEUE_PREFIX, REQUESTS_EXCHANGE, Reply, request_queue
+from schemas.problems import ProblemType
+
+log = structlog.get_logger("lgsp.bus")
+CONNECTION_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyMessage:
+    status: int
+    content_type: str
+    body: bytes
+
+
+class Bus:
+    def __init__(self, settings: BusSettings, adapters: list[str], retry_after: int = 2) -> None:
+        self.settings = settings
+        self.adapters = adapters
+        self.retry_after = retry_after
+        self.reply_queue = (
+            f"{REPLY_QUEUE_PREFIX}{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        )
+        self.consumers: dict[str, int] = {}
+        self.connected = asyncio.Event()
+        self._pending: dict[str, asyncio.Future[ReplyMessage]] = {}
+        self._exchange: AbstractExchange | None = None
+        self._connection: AbstractConnection | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.fatal: BaseException | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._supervisor = asyncio.create_task(self._supervise(), name="bus-supervisor")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._supervisor:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        if self._connection and not self._connection.is_closed:
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                await self._connection.close()
+
+    async def _supervise(self) -> None:
+        delay = 0.1
+        while not self._stopping:
+            try:
+                await self._serve_one_connection()
+                delay = 0.1
+            except TopologyError as exc:
+                # Not a passing fault: say so loudly and stay unready.
+                self.fatal = exc
+                log.error("bus.topology_conflict", error=str(exc))
+                return
+            except CONNECTION_ERRORS as exc:
+                log.warning("bus.disconnected", error=type(exc).__name__, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.reconnect_max_delay)
+
+    async def _serve_one_connection(self) -> None:
+        connection = await aio_pika.connect(
+            self.settings.url.get_secret_value(),
+            timeout=self.settings.connect_timeout,
+            client_properties={"connection_name": f"lgsp-gateway-{os.getpid()}"},
+        )
+        closed = asyncio.Event()
+        connection.close_callbacks.add(lambda *_: closed.set())
+        self._connection = connection
+        try:
+            # Returns raise: an unroutable mandatory publish is a 503, not a silent loss.
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            await declare_topology(channel, self.adapters, self.settings)
+            self._exchange = await channel.get_exchange(REQUESTS_EXCHANGE, ensure=False)
+            replies = await channel.declare_queue(
+                self.reply_queue,
+                durable=False,
+                exclusive=False,
+                arguments={"x-expires": self.settings.reply_queue_expires_ms},
+            )
+            await replies.consume(self._on_reply, no_ack=True)
+            check_channel = await connection.channel(publisher_confirms=False)
+            await self._check_consumers(check_channel)
+            self.connected.set()
+            log.info("bus.connected", reply_queue=self.reply_queue)
+            checker = asyncio.create_task(self._watch_consumers(check_channel, closed))
+            try:
+                await closed.wait()
+            finally:
+                checker.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *CONNECTION_ERRORS):
+                    await checker
+            raise ConnectionError("broker connection lost")
+        finally:
+            self.connected.clear()
+            self._exchange = None
+            self.consumers = {}
+            if not connection.is_closed:
+                with contextlib.suppress(*CONNECTION_ERRORS):
+                    await connection.close()
+
+    async def _watch_consumers(self, channel: AbstractChannel, closed: asyncio.Event) -> None:
+        while not closed.is_set():
+            await asyncio.sleep(self.settings.consumer_check_interval)
+            await self._check_consumers(channel)
+
+    async def _check_consumers(self, channel: AbstractChannel) -> None:
+        counts: dict[str, int] = {}
+        for adapter in self.adapters:
+            queue = await channel.declare_queue(request_queue(adapter), passive=True)
+            result = queue.declaration_result
+            counts[adapter] = result.consumer_count or 0
+        self.consumers = counts
+
+    async def refresh_consumers(self) -> None:
+        """Check consumer counts now (tests and readiness use it instead of waiting a period)."""
+        if self._connection is None or self._connection.is_closed:
+            return
+        channel = await self._connection.channel(publisher_confirms=False)
+        try:
+            await self._check_consumers(channel)
+        finally:
+            await channel.close()
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        if future is None or future.done():
+            return  # a late or duplicate reply: its caller already has an answer
+        status = (message.headers or {}).get(Reply.STATUS)
+        future.set_result(
+            ReplyMessage(
+                status if isinstance(status, int) else 502,
+                message.content_type or "application/json",
+                message.body,
+            )
+        )
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def ready(self) -> tuple[bool, str]:
+        if self.fatal is not None:
+            return False, "bus topology conflict"
+        if not self.connected.is_set():
+            return False, "broker not connected"
+        idle = [a for a in self.adapters if self.consumers.get(a, 0) == 0]
+        if idle:
+            return False, "no consumers on " + ", ".join(request_queue(a) for a in idle)
+        return True, "ok"
+
+    async def request(
+        self,
+        adapter: str,
+        operation: str,
+        body: bytes,
+        *,
+        request_id: str,
+        deadline: float,
+        headers: Mapping[str, Any],
+    ) -> ReplyMessage:
+        """Publish and wait for the reply until `deadline` (epoch seconds)."""
+        exchange = self._exchange
+        if exchange is None or not self.connected.is_set():
+            raise unavailable("the message bus is not reachable", self.retry_after)
+        if self.consumers.get(adapter, 0) == 0:
+            raise unavailable(
+                f"no worker is consuming {request_queue(adapter)}",
+                self.retry_after,
+                source="adapter",
+            )
+        correlation_id = uuid.uuid4().hex
+        future: asyncio.Future[ReplyMessage] = asyncio.get_running_loop().create_future()
+        self._pending[correlation_id] = future
+        try:
+            remaining = deadline - time.time()
+            message = aio_pika.Message(
+                body,
+                content_type="application/json",
+                correlation_id=correlation_id,
+                message_id=request_id,
+                reply_to=self.reply_queue,
+                type=f"{adapter}/{operation}",
+                # Expiration: what is left of the deadline, so nobody works on abandoned requests.
+                expiration=max(remaining, 0.001),
+                headers=dict(headers),
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            )
+            await self._publish(
+                exchange, message, adapter, min(remaining, self.settings.publish_timeout)
+            )
+            try:
+                async with asyncio.timeout(max(deadline - time.time(), 0)):
+                    return await future
+            except TimeoutError:
+                raise ProblemError(
+                    504,
+                    ProblemType.DEADLINE,
+                    "Deadline exceeded",
+                    "no answer from the adapter before the deadline",
+                    source="bus",
+                ) from None
+        finally:
+            self._pending.pop(correlation_id, None)
+
+    async def _publish(
+        self, exchange: AbstractExchange, message: aio_pika.Message, adapter: str, wait: float
+    ) -> None:
+        try:
+            async with asyncio.timeout(wait):
+                await exchange.publish(message, routing_key=adapter, mandatory=True)
+        except PublishError:  # returned by the broker: nothing is bound for this adapter
+            raise ProblemError(
+                503,
+                ProblemType.NO_ROUTE,
+                "No route to the adapter",
+                f"nothing is bound for {adapter!r} on {REQUESTS_EXCHANGE}",
+                source="bus",
+                headers={"Retry-After": str(self.retry_after)},
+            ) from None
+        except DeliveryError:  # nacked: the queue is full (reject-publish) or the broker refused
+            raise unavailable("the broker refused the message", self.retry_after) from None
+        except TimeoutError:
+            raise unavailable(
+                "the broker did not confirm the message in time", self.retry_after
+            ) from None
+        except CONNECTION_ERRORS:
+            raise unavailable("the message bus connection failed", self.retry_after) from None

@@ -1,0 +1,155 @@
+"""`lgsp dev`: the whole stack in the foreground, what `make run` runs.
+
+Starts (or reuses) the private RabbitMQ node, the mock central systems, one
+worker per adapter and the gateway, each a real process with its output
+prefixed by its name; waits for readiness, prints the URL and a curl that
+works; on Ctrl-C or SIGTERM stops everything it started, the broker included.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import IO
+
+from adapters.errors import ConfigError
+from adapters.registry import Registry
+from gateway.broker import BrokerPorts, LocalBroker, amqp_answers
+from gateway.examples import banner
+from schemas.config import Settings
+
+MOCK_SYSTEMS = ("population", "business", "insurance")
+READY_TIMEOUT = 180.0  # the first run generates the mocks' data sets
+
+
+def local_broker(settings: Settings) -> LocalBroker:
+    b = settings.broker
+    password = b.password.get_secret_value()
+    if not password:
+        raise ConfigError("no broker password configured: run `lgsp init` (make run does) first")
+    ports = BrokerPorts(b.amqp_port, b.management_port, b.dist_port, b.epmd_port)
+    return LocalBroker(b.data_dir, ports, b.user, password)
+
+
+def mock_environment(settings: Settings) -> dict[str, str]:
+    env = {f"LGSP_MOCK_{key.upper()}": value for key, value in settings.mocks.items()}
+    os.environ.update(env)
+    return env
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    pump: threading.Thread | None = field(default=None, repr=False)
+
+
+def _pump(name: str, stream: IO[bytes]) -> None:
+    prefix = f"{name:>18} | ".encode()
+    for line in iter(stream.readline, b""):
+        sys.stdout.buffer.write(prefix + line)
+        sys.stdout.buffer.flush()
+
+
+def _start(child: Child, env: dict[str, str]) -> None:
+    child.process = subprocess.Popen(
+        child.argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert child.process.stdout is not None
+    child.pump = threading.Thread(
+        target=_pump, args=(child.name, child.process.stdout), daemon=True
+    )
+    child.pump.start()
+
+
+def _stop(children: Iterable[Child], grace: float) -> None:
+    running = [c for c in children if c.process and c.process.poll() is None]
+    for child in running:
+        assert child.process is not None
+        child.process.terminate()
+    for child in running:
+        assert child.process is not None
+        try:
+            child.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+
+
+def _wait_ready(url: str, children: list[Child], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(c.process and c.process.poll() is not None for c in children):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (our own http URL)
+                if resp.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def run_dev(settings: Settings) -> int:
+    registry = Registry.discover()
+    broker = local_broker(settings)
+    owned = False
+    if amqp_answers(broker.ports.amqp):
+        print(f"using the RabbitMQ node already on 127.0.0.1:{broker.ports.amqp}")
+    else:
+        print(f"starting RabbitMQ on 127.0.0.1:{broker.ports.amqp} (data in {broker.data_dir})")
+        broker.start()
+        owned = True
+    stop = threading.Event()
+
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children: list[Child] = []
+    try:
+        if owned:
+            broker.wait_ready()
+        env = {**os.environ, **mock_environment(settings), "LGSP_LOG_FORMAT": "console"}
+        cli = [sys.executable, "-m", "gateway.cli"]
+        systems = [s for s in MOCK_SYSTEMS if s in registry.names]
+        children = [Child(f"mock:{s}", [*cli, "mock", s]) for s in systems]
+        children += [Child(f"worker:{a}", [*cli, "worker", a]) for a in registry.names]
+        children.append(Child("gateway", [*cli, "gateway"]))
+        for child in children:
+            _start(child, env)
+        gw = settings.gateway
+        base = f"http://{gw.host}:{gw.port}"
+        if _wait_ready(base + "/readyz", children, READY_TIMEOUT):
+            print(banner(base), flush=True)
+        elif not stop.is_set():
+            print("the stack did not become ready; see the lines above", file=sys.stderr)
+            return 1
+        while not stop.is_set():
+            if any(c.process and c.process.poll() is not None for c in children):
+                dead = [c.name for c in children if c.process and c.process.poll() is not None]
+                print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+                return 1
+            stop.wait(0.5)
+        return 0
+    finally:
+        print("stopping the stack ...", flush=True)
+        _stop(reversed(children), settings.gateway.shutdown_grace + 5)
+        if owned:
+            broker.stop()
+        print("stopped", flush=True)

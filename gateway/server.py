@@ -1,0 +1,66 @@
+"""Serving the gateway: one or more processes, graceful shutdown on SIGTERM.
+
+On SIGTERM (or SIGINT) the listening socket closes first, in-flight requests
+finish up to `shutdown_grace` seconds, the bus connection closes, and the
+process exits 0. With `processes > 1`, extra processes share the port through
+SO_REUSEPORT and the kernel spreads connections over them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+
+import structlog
+from aiohttp import web
+
+from adapters.registry import Registry
+from gateway.app import create_app
+from schemas.config import Settings
+
+log = structlog.get_logger("lgsp.gateway")
+
+
+async def serve(app: web.Application, settings: Settings, *, reuse_port: bool = False) -> None:
+    gw = settings.gateway
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=gw.shutdown_grace,
+        keepalive_timeout=75,
+        max_line_size=8190,
+        max_field_size=8190,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, gw.host, gw.port, backlog=2048, reuse_port=reuse_port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("gateway.listening", url=f"http://{gw.host}:{gw.port}")
+    await stop.wait()
+    log.info("gateway.stopping", grace_s=gw.shutdown_grace)
+    await runner.cleanup()
+    log.info("gateway.stopped")
+
+
+def run_gateway(settings: Settings, processes: int = 1, *, reuse_port: bool = False) -> int:
+    import uvloop
+
+    children: list[subprocess.Popen[bytes]] = []
+    if processes > 1:
+        # Extra processes are plain re-invocations: the same settings, one process each.
+        cmd = [sys.executable, "-m", "gateway.cli", "gateway", "--processes", "1", "--reuse-port"]
+        children = [subprocess.Popen(cmd) for _ in range(processes - 1)]
+    try:
+        app = create_app(settings, Registry.discover())
+        uvloop.run(serve(app, settings, reuse_port=reuse_port or processes > 1))
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=settings.gateway.shutdown_grace + 5)
+    return 0

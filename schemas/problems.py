@@ -1,0 +1,48 @@
+"""RFC 9457 problem documents and the problem types the gateway answers with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.envelope import ReplySource
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_BASE = "https://lgsp.example/problems/"
+
+
+class ProblemType:
+    """Stable `type` URIs: clients branch on these, never on `title` or `detail`."""
+
+    MALFORMED = _BASE + "malformed-body"
+    UNAUTHORIZED = _BASE + "unauthorized"
+    FORBIDDEN = _BASE + "forbidden"
+    UNKNOWN_OPERATION = _BASE + "unknown-operation"
+    NOT_FOUND = _BASE + "not-found"
+    RECORD_NOT_FOUND = _BASE + "record-not-found"
+    METHOD_NOT_ALLOWED = _BASE + "method-not-allowed"
+    IDEMPOTENCY_CONFLICT = _BASE + "idempotency-key-reused"
+    TOO_LARGE = _BASE + "body-too-large"
+    UNSUPPORTED_MEDIA_TYPE = _BASE + "unsupported-media-type"
+    VALIDATION = _BASE + "validation-failed"
+    CENTRAL_REJECTED = _BASE + "central-rejected"
+    RATE_LIMITED = _BASE + "rate-limited"
+    INTERNAL = _BASE + "internal-error"
+    CENTRAL_FAILED = _BASE + "central-failed"
+    ADAPTER_FAILED = _BASE + "adapter-failed"
+    UNAVAILABLE = _BASE + "service-unavailable"
+    NO_ROUTE = _BASE + "no-route"
+    DEADLINE = _BASE + "deadline-exceeded"
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    title: str
+    status: int
+    detail: str = ""
+    request_id: str = ""
+    source: ReplySource = "gateway"
+    errors: list[dict[str, Any]] | None = None

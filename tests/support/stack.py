@@ -1,0 +1,165 @@
+"""The whole request path in one test process: mocks, workers and the gateway, on a real broker.
+
+`running_stack` starts the mock central systems (real HTTP servers over the
+test data set), one in-process `Worker` per adapter and the gateway app behind
+aiohttp's test server, all on the test's own virtual host. Tests that must kill
+or signal a process use `tests.support.processes` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.registry import Registry
+from adapters.worker import Worker
+from gateway.app import create_app
+from gateway.operations import BUS
+from mocks.server import start as start_mock
+from mocks.settings import SYSTEMS, MockSettings
+from schemas.config import AdapterSettings, BusSettings, GatewaySettings, RetrySettings, Settings
+from tests.support.rabbit import Rabbit
+
+# Fast retries in tests: behaviour is what we check, not waiting.
+TEST_RETRY = RetrySettings(attempts=4, initial_backoff=0.01, max_backoff=0.05, jitter=0.01)
+
+
+def make_settings(
+    rabbit: Rabbit,
+    mock_urls: dict[str, str],
+    generated: dict[str, Any],
+    **overrides: Any,
+) -> Settings:
+    adapters = {
+        name: AdapterSettings(
+            base_url=url,
+            credentials=generated["adapters"][name]["credentials"],
+            retry=TEST_RETRY,
+        )
+        for name, url in mock_urls.items()
+    }
+    values: dict[str, Any] = {
+        "bus": BusSettings(url=rabbit.url, consumer_check_interval=0.2, reconnect_max_delay=0.5),
+        "gateway": GatewaySettings(default_timeout=10.0, shutdown_grace=5.0),
+        "adapters": adapters,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    registry: Registry
+    app: web.Application
+    client: TestClient[web.Request, web.Application]
+    mock_urls: dict[str, str]
+    workers: dict[str, list[tuple[Worker, asyncio.Task[None]]]] = field(default_factory=dict)
+
+    async def start_worker(self, adapter: str = "population") -> Worker:
+        found = self.registry.adapter(adapter)
+        assert found is not None
+        worker = Worker(found, self.settings)
+        task = asyncio.create_task(worker.run())
+        self.workers.setdefault(adapter, []).append((worker, task))
+        connected = asyncio.create_task(worker.connected.wait())
+        done, _ = await asyncio.wait({connected, task}, timeout=15, return_when="FIRST_COMPLETED")
+        if task in done:
+            connected.cancel()
+            task.result()  # raise what made it stop
+        assert connected in done, "worker did not connect in time"
+        return worker
+
+    async def stop_workers(self, adapter: str | None = None) -> None:
+        for name in [adapter] if adapter else list(self.workers):
+            for worker, task in self.workers.pop(name, []):
+                worker.stop()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 15)
+
+    async def wait_ready(self, timeout: float = 15.0) -> None:
+        """Until /readyz says ready (the bus is connected and every queue has a consumer)."""
+        bus = self.app[BUS]
+        async with asyncio.timeout(timeout):
+            await bus.connected.wait()
+            while not bus.ready()[0]:
+                await bus.refresh_consumers()
+                await asyncio.sleep(0.05)
+
+    async def post(
+        self, path: str, body: Any, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
+        return await self.client.post(path, json=body, headers=headers)
+
+    async def faults(self, system: str, config: dict[str, Any] | None) -> None:
+        async with aiohttp.ClientSession() as s:
+            url = f"{self.mock_urls[system]}/_admin/faults"
+            if config is None:
+                async with s.delete(url) as resp:
+                    assert resp.status < 300
+            else:
+                async with s.put(url, json=config) as resp:
+                    assert resp.status < 300, await resp.text()
+
+    async def mock_stats(self, system: str) -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(f"{self.mock_urls[system]}/_admin/stats") as r,
+        ):
+            stats: dict[str, Any] = await r.json()
+            return stats
+
+
+@contextlib.asynccontextmanager
+async def running_mocks(
+    mock_settings: MockSettings, systems: Iterable[str], dataset: Path | None = None
+) -> AsyncIterator[dict[str, str]]:
+    runners: list[web.AppRunner] = []
+    urls: dict[str, str] = {}
+    try:
+        for system in systems:
+            runner, port = await start_mock(system, mock_settings)
+            runners.append(runner)
+            urls[system] = f"http://127.0.0.1:{port}"
+        yield urls
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    rabbit: Rabbit,
+    mock_settings: MockSettings,
+    generated: dict[str, Any],
+    *,
+    workers: bool = True,
+    ready: bool = True,
+    **overrides: Any,
+) -> AsyncIterator[Stack]:
+    registry = Registry.discover()
+    systems = [name for name in registry.names if name in SYSTEMS]
+    async with running_mocks(mock_settings, systems) as urls:
+        settings = make_settings(rabbit, urls, generated, **overrides)
+        app = create_app(settings, registry)
+        client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
+        await client.start_server()
+        stack = Stack(settings, registry, app, client, urls)
+        try:
+            if workers:
+                for name in registry.names:
+                    await stack.start_worker(name)
+                if ready:
+                    await stack.wait_ready()
+            yield stack
+        finally:
+            await stack.stop_workers()
+            await client.close()
