@@ -73,7 +73,8 @@ class Operation(Generic[ClientT]):
     personal_data: bool = False
     write: bool = False
     timeout: float | None = None
-    # Field groups of the response a client may be denied (group -> top-level fields).
+    # Field groups of the response a client may be denied: group -> dotted paths of fields
+    # (e.g. "sensitive": ("citizen.ethnicity", "citizen.religion")).
     field_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The request field naming the data subject (audited as a keyed hash, never in clear).
     subject: str | None = None

@@ -1,0 +1,124 @@
+"""The population adapter: the national population database (SOAP, X-Road-style auth).
+
+Operations:
+- `citizen-verify`: match a citizen by personal ID, full name and date of birth;
+  answers whether they match, which claims do not, and (on a match) the record.
+- `residence-declaration`: declare a temporary residence; a write, de-duplicated
+  by the caller's `Idempotency-Key` at the population service itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from adapters.errors import CentralProtocolError, RecordNotFound
+from adapters.interface import Adapter, Context
+from adapters.population import wire
+from adapters.population.client import DECLARE_PATH, LOOKUP_PATH, PopulationClient
+from schemas.config import RetrySettings
+from schemas.population import (
+    CitizenVerifyRequest,
+    CitizenVerifyResponse,
+    ResidenceDeclarationRequest,
+    ResidenceDeclarationResponse,
+)
+
+adapter: Adapter[PopulationClient] = Adapter(
+    "population",
+    title="National population database",
+    connect=PopulationClient,
+    # A national service shared by every province: a few quick retries, then give up.
+    retry=RetrySettings(attempts=8, initial_backoff=0.05, max_backoff=0.8, attempt_timeout=3.0),
+)
+
+
+def _requester(ctx: Context[PopulationClient]) -> dict[str, str]:
+    purpose = ctx.purpose
+    if purpose is None:  # the gateway requires it for personal data; refuse rather than guess
+        raise CentralProtocolError("no purpose trail on a personal-data request")
+    return {
+        "MaYeuCau": ctx.request_id,
+        "MaDVC": purpose.procedure_code,
+        "MaCanBo": purpose.officer_id,
+        "MaDonVi": ctx.client.unit,
+    }
+
+
+@adapter.operation(
+    "citizen-verify",
+    personal_data=True,
+    subject="personal_id",
+    field_groups={
+        "sensitive": ("citizen.ethnicity", "citizen.religion", "citizen.blood_group"),
+        "family": ("citizen.father", "citizen.mother", "citizen.spouse", "citizen.household_head"),
+        "addresses": (
+            "citizen.hometown",
+            "citizen.birth_registration_place",
+            "citizen.permanent_address",
+            "citizen.current_address",
+        ),
+    },
+)
+async def citizen_verify(
+    req: CitizenVerifyRequest, ctx: Context[PopulationClient]
+) -> CitizenVerifyResponse:
+    """Verify a citizen's identity against the national population database."""
+    body = wire.envelope(
+        "TraCuuThongTinCongDan",
+        {
+            **_requester(ctx),
+            "SoDinhDanh": req.personal_id,
+            "HoVaTen": req.full_name,
+            "NgayThangNamSinh": req.date_of_birth.strftime("%Y%m%d"),
+        },
+    )
+    answer = await ctx.client.call(LOOKUP_PATH, body)
+    outcome = wire.text(answer, "KetQuaDoiChieu")
+    if outcome == "KHONG_TON_TAI":
+        raise RecordNotFound("no citizen has this personal ID")
+    if outcome == "KHONG_KHOP":
+        return CitizenVerifyResponse(
+            matched=False, mismatched_fields=wire.mismatched(answer), citizen=None
+        )
+    record = wire.child(wire.child(answer, "DanhSachCongDan"), "CongDan")
+    if outcome != "KHOP" or record is None:
+        raise CentralProtocolError("unexpected match outcome from the population service")
+    return CitizenVerifyResponse(matched=True, mismatched_fields=[], citizen=wire.citizen(record))
+
+
+@adapter.operation("residence-declaration", personal_data=True, write=True, subject="personal_id")
+async def residence_declaration(
+    req: ResidenceDeclarationRequest, ctx: Context[PopulationClient]
+) -> ResidenceDeclarationResponse:
+    """Declare a temporary residence (a write: send an Idempotency-Key)."""
+    assert ctx.idempotency_key is not None  # the gateway requires it on writes
+    body = wire.envelope(
+        "KhaiBaoTamTru",
+        {
+            **_requester(ctx),
+            "SoDinhDanh": req.personal_id,
+            "HoVaTen": req.full_name,
+            "DiaChiTamTru": {
+                "ChiTiet": req.address.detail,
+                "MaTinhThanh": req.address.province_code,
+                "MaQuanHuyen": req.address.district_code,
+                "MaPhuongXa": req.address.ward_code,
+                "QuocGia": "VN",
+            },
+            "TuNgay": req.from_date.strftime("%Y%m%d"),
+            "DenNgay": req.to_date.strftime("%Y%m%d"),
+            "LyDo": req.reason,
+        },
+    )
+    answer = await ctx.client.call(DECLARE_PATH, body, {"Idempotency-Key": ctx.idempotency_key})
+    declaration_id = wire.text(answer, "MaHoSo")
+    received = wire.text(answer, "ThoiGianTiepNhan")
+    if declaration_id is None or received is None:
+        raise CentralProtocolError("incomplete declaration receipt from the population service")
+    try:
+        registered_at = datetime.fromisoformat(received)
+    except ValueError as exc:
+        raise CentralProtocolError("invalid receipt time from the population service") from exc
+    return ResidenceDeclarationResponse(
+        declaration_id=declaration_id, status="registered", registered_at=registered_at
+    )

@@ -19,7 +19,8 @@ def test_written_config_loads_and_is_private(
     monkeypatch.setenv("LGSP_CONFIG", str(path))
     settings = Settings()
     password = settings.broker.password.get_secret_value()
-    assert password and password in settings.bus.url.get_secret_value()
+    assert password
+    assert password in settings.bus.url.get_secret_value()
     assert settings.adapter("population").base_url.startswith("http://127.0.0.1:")
     assert settings.mocks["population_secret"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
