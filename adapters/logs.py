@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import unicodedata
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
@@ -20,7 +21,33 @@ import structlog
 PERSONAL_KEYS = frozenset(
     {
         "full_name",
+        "family_name",
+        "middle_name",
+        "given_name",
         "name",
+        "ho",
+        "chu_dem",
+        "ten",
+        "father",
+        "mother",
+        "spouse",
+        "household_head",
+        "birth_year",
+        "ngay_sinh",
+        "ngaysinh",
+        "legacy_id_number",
+        "so_cmnd",
+        "ma_so_bhxh",
+        "masobhxh",
+        "permanent_address",
+        "current_address",
+        "hometown",
+        "ethnicity",
+        "religion",
+        "blood_group",
+        "subject",
+        "cookie",
+        "secret_hash",
         "ho_ten",
         "hoten",
         "ho_va_ten",
@@ -56,7 +83,7 @@ SAFE_KEYS = frozenset(
         "status",
         "duration_ms",
         "method",
-        "path",
+        # not "path": a client may put an identifier in a URL, so paths are masked too
         "attempt",
         "wait_ms",
         "queue",
@@ -70,6 +97,28 @@ _PATTERNS = (
     # Bearer tokens and anything JWT-shaped.
     re.compile(r"(?i)bearer\s+[\w.~+/=-]+"),
     re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]*"),
+    # Dates (of birth, in the forms our systems write them): ISO, dd/MM/yyyy, yyyyMMdd.
+    re.compile(r"\b(?:1[89]|20)\d\d-[01]\d-[0-3]\d\b(?!T\d)"),
+    re.compile(r"\b[0-3]?\d/[01]?\d/(?:1[89]|20)\d\d\b"),
+    re.compile(r"(?<![\w.:-])(?:1[89]|20)\d\d[01]\d[0-3]\d(?![\w])"),
+)
+# Vietnamese names: a common family name followed by one to four capitalised words, with or
+# without diacritics ("Nguyễn Văn An", "Tran Thi Thu"). One compiled pattern, checked last.
+_SURNAMES = (
+    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đinh Lương "
+    "Mai Trịnh Tô Cao Lâm Hà Tạ Vương Nghiêm Quách Trương Châu Thái Kiều Văn Doãn Lưu Triệu"
+)
+_UPPER = "".join(c for c in map(chr, [*range(0x41, 0x250), *range(0x1E00, 0x1F00)]) if c.isupper())
+
+
+def _ascii(word: str) -> str:
+    return unicodedata.normalize("NFD", word).replace("Đ", "D").encode("ascii", "ignore").decode()
+
+
+_NAME = re.compile(
+    r"\b(?:"
+    + "|".join(sorted({w for s in _SURNAMES.split() for w in (s, _ascii(s))}, key=len)[::-1])
+    + rf")(?:\s+[{_UPPER}][^\W\d_]*){{1,4}}"
 )
 MASK = "***"
 
@@ -77,7 +126,7 @@ MASK = "***"
 def mask_text(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
-    return text
+    return _NAME.sub(MASK, text)
 
 
 def _mask_value(value: Any) -> Any:

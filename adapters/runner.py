@@ -9,6 +9,7 @@ import structlog
 import uvloop
 
 from adapters.errors import ConfigError
+from adapters.metrics import serve_metrics
 from adapters.registry import Registry
 from adapters.worker import Worker
 from schemas.config import Settings
@@ -20,7 +21,18 @@ async def serve_worker(worker: Worker) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
-    await worker.run()
+    ws = worker.settings.worker
+    # Port 0: no metrics endpoint (several workers on one machine each need their own port).
+    metrics = (
+        await serve_metrics(worker.metrics, ws.metrics_host, ws.metrics_port)
+        if ws.metrics_port
+        else None
+    )
+    try:
+        await worker.run()
+    finally:
+        if metrics is not None:
+            await metrics.cleanup()
     log.info("worker.stopped", adapter=worker.adapter.name)
 
 

@@ -22,19 +22,26 @@ from adapters.central import CentralSession
 from adapters.errors import DeadlineExceeded, PermanentError, TopologyError, TransientError
 from adapters.interface import Adapter, Context, Operation, Purpose
 from adapters.logs import mask_text
+from adapters.metrics import WorkerMetrics
 from adapters.retry import Sleep, call_with_retry
+from adapters.topology import BROKER_ERRORS as CONNECTION_ERRORS
 from adapters.topology import declare_topology
 from schemas.config import Settings
 from schemas.envelope import DEAD_LETTER_EXCHANGE, Header, Reply, request_queue
 from schemas.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 
 JSON = "application/json"
-# Broker and network failures that end one connection; the worker reconnects after them.
-CONNECTION_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
 
 
 class Worker:
-    def __init__(self, adapter: Adapter[Any], settings: Settings, *, sleep: Sleep = asyncio.sleep):
+    def __init__(
+        self,
+        adapter: Adapter[Any],
+        settings: Settings,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        metrics: WorkerMetrics | None = None,
+    ):
         self.adapter = adapter
         self.settings = settings
         self.adapter_settings = settings.adapter(adapter.name)
@@ -42,12 +49,19 @@ class Worker:
         self.queue_name = request_queue(adapter.name)
         self.connected = asyncio.Event()
         self.log = structlog.get_logger("lgsp.worker").bind(adapter=adapter.name)
+        self.metrics = metrics or WorkerMetrics(adapter.name, list(adapter.operations))
+        self.metrics.track_connection(self.connected.is_set)
         self._sleep = sleep
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._client: Any = None
         self._channel: AbstractChannel | None = None
         self._dead_exchange: AbstractExchange | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """Messages taken from the queue and not yet answered."""
+        return len(self._inflight)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -82,12 +96,16 @@ class Worker:
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         try:
-            channel = await connection.channel(publisher_confirms=True)
-            await channel.set_qos(prefetch_count=self.settings.worker.prefetch)
-            queue = (await declare_topology(channel, [self.adapter.name], bus))[self.adapter.name]
-            self._channel = channel
-            self._dead_exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
-            tag = await queue.consume(self._on_message)
+            async with asyncio.timeout(bus.setup_timeout):
+                channel = await connection.channel(publisher_confirms=True)
+                await channel.set_qos(prefetch_count=self.settings.worker.prefetch)
+                queues = await declare_topology(channel, [self.adapter.name], bus)
+                queue = queues[self.adapter.name]
+                self._channel = channel
+                self._dead_exchange = await channel.get_exchange(
+                    DEAD_LETTER_EXCHANGE, ensure=False
+                )
+                tag = await queue.consume(self._on_message)
             self.connected.set()
             self.log.info("worker.consuming", queue=self.queue_name)
             stopping = asyncio.ensure_future(self._stopping.wait())
@@ -122,12 +140,16 @@ class Worker:
         request_id = message.message_id or "-"
         log = self.log.bind(request_id=request_id, type=message.type)
         started = time.perf_counter()
+        self.metrics.started()
+        status: int | str | None = None
         try:
             status = await self._process(message, log)
         except CONNECTION_ERRORS as exc:
             # Not acked: the broker redelivers it once this connection is gone.
             log.warning("message.unfinished", error=type(exc).__name__)
             return
+        finally:
+            self.metrics.finished(message.type or "", status)
         log.info(
             "message.handled",
             status=status,
@@ -179,7 +201,11 @@ class Worker:
         """Run the handler under the retry policy; status 0 means the adapter itself failed."""
         try:
             response = await call_with_retry(
-                lambda: operation.handler(request, ctx), self.policy, ctx.deadline, log, self._sleep
+                self.metrics.attempts(operation.name, lambda: operation.handler(request, ctx)),
+                self.policy,
+                ctx.deadline,
+                log,
+                self._sleep,
             )
         except PermanentError as exc:
             return _problem(
@@ -257,6 +283,7 @@ class Worker:
             timeout=self.settings.bus.publish_timeout,
         )
         await message.ack()
+        self.metrics.dead_lettered(reason)
         log.warning("message.dead_lettered", reason=reason)
 
 

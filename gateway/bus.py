@@ -31,14 +31,20 @@ from aio_pika.abc import (
 from aio_pika.exceptions import DeliveryError, PublishError
 
 from adapters.errors import TopologyError
+from adapters.topology import BROKER_ERRORS as CONNECTION_ERRORS
 from adapters.topology import declare_topology
 from gateway.problems import ProblemError, unavailable
 from schemas.config import BusSettings
-from schemas.envelope import REPLY_QUEUE_PREFIX, REQUESTS_EXCHANGE, Reply, request_queue
+from schemas.envelope import (
+    AUDIT_EXCHANGE,
+    REPLY_QUEUE_PREFIX,
+    REQUESTS_EXCHANGE,
+    Reply,
+    request_queue,
+)
 from schemas.problems import ProblemType
 
 log = structlog.get_logger("lgsp.bus")
-CONNECTION_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,7 @@ class Bus:
         self.connected = asyncio.Event()
         self._pending: dict[str, asyncio.Future[ReplyMessage]] = {}
         self._exchange: AbstractExchange | None = None
+        self._audit_exchange: AbstractExchange | None = None
         self._connection: AbstractConnection | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
@@ -106,19 +113,8 @@ class Bus:
         connection.close_callbacks.add(lambda *_: closed.set())
         self._connection = connection
         try:
-            # Returns raise: an unroutable mandatory publish is a 503, not a silent loss.
-            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-            await declare_topology(channel, self.adapters, self.settings)
-            self._exchange = await channel.get_exchange(REQUESTS_EXCHANGE, ensure=False)
-            replies = await channel.declare_queue(
-                self.reply_queue,
-                durable=False,
-                exclusive=False,
-                arguments={"x-expires": self.settings.reply_queue_expires_ms},
-            )
-            await replies.consume(self._on_reply, no_ack=True)
-            check_channel = await connection.channel(publisher_confirms=False)
-            await self._check_consumers(check_channel)
+            async with asyncio.timeout(self.settings.setup_timeout):
+                check_channel = await self._set_up(connection)
             self.connected.set()
             log.info("bus.connected", reply_queue=self.reply_queue)
             checker = asyncio.create_task(self._watch_consumers(check_channel, closed))
@@ -132,10 +128,29 @@ class Bus:
         finally:
             self.connected.clear()
             self._exchange = None
+            self._audit_exchange = None
             self.consumers = {}
             if not connection.is_closed:
                 with contextlib.suppress(*CONNECTION_ERRORS):
                     await connection.close()
+
+    async def _set_up(self, connection: AbstractConnection) -> AbstractChannel:
+        """Declare, start consuming replies; return the channel for consumer checks."""
+        # Returns raise: an unroutable mandatory publish is a 503, not a silent loss.
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        await declare_topology(channel, self.adapters, self.settings)
+        self._exchange = await channel.get_exchange(REQUESTS_EXCHANGE, ensure=False)
+        self._audit_exchange = await channel.get_exchange(AUDIT_EXCHANGE, ensure=False)
+        replies = await channel.declare_queue(
+            self.reply_queue,
+            durable=False,
+            exclusive=False,
+            arguments={"x-expires": self.settings.reply_queue_expires_ms},
+        )
+        await replies.consume(self._on_reply, no_ack=True)
+        check_channel = await connection.channel(publisher_confirms=False)
+        await self._check_consumers(check_channel)
+        return check_channel
 
     async def _watch_consumers(self, channel: AbstractChannel, closed: asyncio.Event) -> None:
         while not closed.is_set():
@@ -174,6 +189,11 @@ class Bus:
         )
 
     # -- requests ----------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Requests published and still awaiting their reply (a metric)."""
+        return len(self._pending)
 
     def ready(self) -> tuple[bool, str]:
         if self.fatal is not None:
@@ -240,11 +260,21 @@ class Bus:
             self._pending.pop(correlation_id, None)
 
     async def _publish(
-        self, exchange: AbstractExchange, message: aio_pika.Message, adapter: str, wait: float
+        self,
+        exchange: AbstractExchange,
+        message: aio_pika.Message,
+        adapter: str,
+        wait: float,
+        *,
+        routing_key: str | None = None,
     ) -> None:
         try:
             async with asyncio.timeout(wait):
-                await exchange.publish(message, routing_key=adapter, mandatory=True)
+                await exchange.publish(
+                    message,
+                    routing_key=adapter if routing_key is None else routing_key,
+                    mandatory=True,
+                )
         except PublishError:  # returned by the broker: nothing is bound for this adapter
             raise ProblemError(
                 503,
@@ -262,3 +292,19 @@ class Bus:
             ) from None
         except CONNECTION_ERRORS:
             raise unavailable("the message bus connection failed", self.retry_after) from None
+
+    # -- audit events ------------------------------------------------------------------------
+
+    async def publish_audit(self, body: bytes, *, message_id: str, wait: float) -> None:
+        """Publish one audit event to `lgsp.audit`, confirmed within `wait` seconds (else 503)."""
+        exchange = self._audit_exchange
+        if exchange is None or not self.connected.is_set():
+            raise unavailable("the message bus is not reachable", self.retry_after)
+        message = aio_pika.Message(
+            body,
+            content_type="application/json",
+            message_id=message_id,
+            type="audit-event",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await self._publish(exchange, message, AUDIT_EXCHANGE, wait, routing_key="")

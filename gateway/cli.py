@@ -27,16 +27,18 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.runner import run_worker
 
+    if args.metrics_port:
+        settings.worker.metrics_port = args.metrics_port
     return run_worker(args.adapter, settings)
 
 
 def _mock(args: argparse.Namespace, settings: Settings) -> int:
-    from mocks.server import main as mock_main
-
     from gateway.dev import mock_environment
+    from mocks.server import main as mock_main
 
     mock_environment(settings)
     argv = [args.system] + (["--port", str(args.port)] if args.port else [])
+    argv += ["--host", args.host] if args.host else []
     status: int = mock_main(argv)
     return status
 
@@ -89,10 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run the worker of one adapter")
     p.add_argument("adapter")
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     p.set_defaults(func=_worker)
 
     p = sub.add_parser("mock", help="run a mock central system")
     p.add_argument("system", choices=["population", "business", "insurance"])
+    p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=_mock)
 
@@ -106,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("broker", help="the private local RabbitMQ node")
     p.add_argument("action", choices=["run"])
     p.set_defaults(func=_broker)
+
+    from gateway.opscli import add_commands
+
+    add_commands(sub)  # queues, dlq, maintenance
+    from gateway import security_commands
+
+    security_commands.add_commands(sub)  # clients, keys, audit, audit-writer
     return parser
 
 

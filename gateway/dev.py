@@ -23,11 +23,12 @@ from typing import IO
 from adapters.errors import ConfigError
 from adapters.registry import Registry
 from gateway.broker import BrokerPorts, LocalBroker, amqp_answers
-from gateway.examples import banner
+from gateway.examples import banner, dashboard_lines
 from schemas.config import Settings
 
 MOCK_SYSTEMS = ("population", "business", "insurance")
 READY_TIMEOUT = 180.0  # the first run generates the mocks' data sets
+WORKER_METRICS_PORT = 9410  # worker i serves /metrics on this port + i
 
 
 def local_broker(settings: Settings) -> LocalBroker:
@@ -129,7 +130,12 @@ def run_dev(settings: Settings) -> int:
         cli = [sys.executable, "-m", "gateway.cli"]
         systems = [s for s in MOCK_SYSTEMS if s in registry.names]
         children = [Child(f"mock:{s}", [*cli, "mock", s]) for s in systems]
-        children += [Child(f"worker:{a}", [*cli, "worker", a]) for a in registry.names]
+        metrics_base = settings.worker.metrics_port or WORKER_METRICS_PORT
+        children += [
+            Child(f"worker:{a}", [*cli, "worker", a, "--metrics-port", str(metrics_base + i)])
+            for i, a in enumerate(registry.names)
+        ]
+        children.append(Child("audit-writer", [*cli, "audit-writer"]))
         children.append(Child("gateway", [*cli, "gateway"]))
         for child in children:
             _start(child, env)
@@ -137,6 +143,7 @@ def run_dev(settings: Settings) -> int:
         base = f"http://{gw.host}:{gw.port}"
         if _wait_ready(base + "/readyz", children, READY_TIMEOUT):
             print(banner(base), flush=True)
+            print(dashboard_lines(base, settings.ops.token.get_secret_value()), flush=True)
         elif not stop.is_set():
             print("the stack did not become ready; see the lines above", file=sys.stderr)
             return 1

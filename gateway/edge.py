@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.problems import ProblemError, from_http_exception, problem_response
+from gateway.state import CLIENT_ID, REQUEST_ID
 from schemas.problems import Problem, ProblemType
 
 log = structlog.get_logger("lgsp.gateway")
@@ -32,16 +33,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 
 
-def request_id_of(request: web.Request) -> str:
-    rid: str = request["request_id"]
-    return rid
-
-
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     supplied = request.headers.get(REQUEST_ID_HEADER, "")
     rid = supplied if REQUEST_ID_RE.fullmatch(supplied) else uuid.uuid4().hex
-    request["request_id"] = rid
+    request[REQUEST_ID] = rid
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(request_id=rid):
         try:
@@ -72,10 +68,11 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         response.headers[REQUEST_ID_HEADER] = rid
         log.info(
             "http.request",
+            request_id=rid,
             method=request.method,
             path=request.path,
             status=response.status,
-            client=request.get("client_id"),
+            client=request.get(CLIENT_ID),
             duration_ms=round(duration * 1000, 2),
         )
         return response

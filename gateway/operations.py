@@ -19,6 +19,8 @@ from adapters.interface import Operation
 from adapters.registry import Registry
 from gateway.bus import Bus
 from gateway.problems import ProblemError
+from gateway.purpose import purpose_of
+from gateway.state import BUS_SECONDS, CLIENT_ID, PURPOSE, REQUEST_ID, SUBJECT
 from schemas.config import GatewaySettings
 from schemas.envelope import Header
 from schemas.problems import PROBLEM_CONTENT_TYPE, ProblemType
@@ -104,10 +106,11 @@ def message_headers(
     request: web.Request, operation: Operation[Any], deadline: float
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {Header.DEADLINE: int(deadline * 1000)}
-    client_id = request.get("client_id")
+    client_id = request.get(CLIENT_ID)
     if client_id:
         headers[Header.CLIENT_ID] = client_id
-    purpose = request.get("purpose")
+    purpose = purpose_of(request, operation)
+    request[PURPOSE] = purpose
     if purpose is not None:
         headers[Header.OFFICER_ID] = purpose.officer_id
         headers[Header.PROCEDURE_CODE] = purpose.procedure_code
@@ -162,7 +165,7 @@ async def call_operation(request: web.Request) -> web.Response:
     except ValidationError as exc:
         raise validation_problem(exc) from None
     if operation.subject is not None:
-        request["subject"] = getattr(model, operation.subject, None)
+        request[SUBJECT] = getattr(model, operation.subject, None)
     deadline = deadline_of(request, operation, settings)
     headers = message_headers(request, operation, deadline)
     sent = time.perf_counter()
@@ -170,16 +173,16 @@ async def call_operation(request: web.Request) -> web.Response:
         adapter,
         operation.name,
         operation.request_adapter.dump_json(model),
-        request_id=request["request_id"],
+        request_id=request[REQUEST_ID],
         deadline=deadline,
         headers=headers,
     )
-    request["bus_seconds"] = time.perf_counter() - sent
+    request[BUS_SECONDS] = time.perf_counter() - sent
     content_type = reply.content_type
     payload = reply.body
     if content_type == PROBLEM_CONTENT_TYPE:
         problem = orjson.loads(payload)
-        problem["request_id"] = request["request_id"]
+        problem["request_id"] = request[REQUEST_ID]
         payload = orjson.dumps(problem)
     hook = request.app.get(RESPONSE_FILTER)
     if hook is not None and reply.status == 200:

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from adapters.registry import Registry
 from gateway.app import create_app
+from gateway.tls import server_ssl_context
 from schemas.config import Settings
 
 log = structlog.get_logger("lgsp.gateway")
@@ -34,13 +35,17 @@ async def serve(app: web.Application, settings: Settings, *, reuse_port: bool = 
         max_field_size=8190,
     )
     await runner.setup()
-    site = web.TCPSite(runner, gw.host, gw.port, backlog=2048, reuse_port=reuse_port)
+    ssl_context = server_ssl_context(settings.tls)  # HTTPS, and mTLS, when configured
+    site = web.TCPSite(
+        runner, gw.host, gw.port, backlog=2048, reuse_port=reuse_port, ssl_context=ssl_context
+    )
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("gateway.listening", url=f"http://{gw.host}:{gw.port}")
+    scheme = "https" if ssl_context else "http"
+    log.info("gateway.listening", url=f"{scheme}://{gw.host}:{gw.port}")
     await stop.wait()
     log.info("gateway.stopping", grace_s=gw.shutdown_grace)
     await runner.cleanup()

@@ -89,13 +89,16 @@ async def test_broker_restart_under_load(
             while (await stack.post(VERIFY, citizen)).status != 200:
                 await asyncio.sleep(0.1)
         recovered_in = time.monotonic() - back
-        await asyncio.sleep(0.5)
         stop.set()
         await asyncio.gather(*loaders)
+        # Back to normal: every request succeeds again, with nothing restarted by hand.
+        after = [(await stack.post(VERIFY, citizen)).status for _ in range(20)]
 
     assert recovered_in < 30
+    # During the outage callers got 503 (or 504 for a request caught in flight), never a 500
+    # and never a hang (each call above is bounded by asyncio.wait_for).
     assert set(outcomes) <= {200, 503, 504}, set(outcomes)
-    assert outcomes[-1] == 200
+    assert after == [200] * 20
 
 
 async def test_killed_worker_messages_are_redelivered_and_every_caller_gets_one_answer(

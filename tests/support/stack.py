@@ -9,7 +9,11 @@ or signal a process use `tests.support.processes` instead.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import functools
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,37 +26,74 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.registry import Registry
 from adapters.worker import Worker
 from gateway.app import create_app
+from gateway.auth import TOKENS
 from gateway.operations import BUS
 from mocks.server import start as start_mock
 from mocks.settings import SYSTEMS, MockSettings
-from schemas.config import AdapterSettings, BusSettings, GatewaySettings, RetrySettings, Settings
+from schemas.config import RetrySettings, Settings
 from tests.support.rabbit import Rabbit
 
+# A well-formed purpose trail, sent by default: personal-data operations require one.
+PURPOSE = {
+    "LGSP-Officer-Id": "CB-HP-0042",
+    "LGSP-Procedure-Code": "1.001612",
+    "LGSP-Case-Id": "HS-2026-000123",
+}
+
+TEST_CLIENT = "tests"
+
+
+@functools.cache
+def test_keys_dir() -> Path:
+    """Token signing keys for this test session (generated on first use, removed at exit)."""
+    path = Path(tempfile.mkdtemp(prefix="lgsp-test-keys-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 # Fast retries in tests: behaviour is what we check, not waiting.
-TEST_RETRY = RetrySettings(attempts=4, initial_backoff=0.01, max_backoff=0.05, jitter=0.01)
+TEST_RETRY = RetrySettings(attempts=12, initial_backoff=0.01, max_backoff=0.05, jitter=0.01)
 
 
-def make_settings(
-    rabbit: Rabbit,
+def config_values(
+    bus_url: str,
     mock_urls: dict[str, str],
     generated: dict[str, Any],
     **overrides: Any,
-) -> Settings:
-    adapters = {
-        name: AdapterSettings(
-            base_url=url,
-            credentials=generated["adapters"][name]["credentials"],
-            retry=TEST_RETRY,
-        )
-        for name, url in mock_urls.items()
-    }
+) -> dict[str, Any]:
+    """Plain settings values (for `Settings(**values)` or a TOML file for subprocesses)."""
     values: dict[str, Any] = {
-        "bus": BusSettings(url=rabbit.url, consumer_check_interval=0.2, reconnect_max_delay=0.5),
-        "gateway": GatewaySettings(default_timeout=10.0, shutdown_grace=5.0),
-        "adapters": adapters,
+        "bus": {"url": bus_url, "consumer_check_interval": 0.2, "reconnect_max_delay": 0.5},
+        "gateway": {"default_timeout": 10.0, "shutdown_grace": 5.0},
+        # One client with every right and a generous limit; token-less calls use stack.client.
+        "auth": {
+            "keys_dir": str(test_keys_dir()),
+            "clients": {
+                TEST_CLIENT: {"allow": ["*/*#*"], "rate_limit": {"rate": 1e4, "burst": 10000}}
+            },
+        },
+        "audit": dict(generated["audit"]),
+        "adapters": {
+            name: {
+                "base_url": url,
+                "credentials": generated["adapters"][name]["credentials"],
+                "retry": TEST_RETRY.model_dump(),
+            }
+            for name, url in mock_urls.items()
+        },
     }
-    values.update(overrides)
-    return Settings(**values)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            values[key] = {**values[key], **value}
+        else:
+            values[key] = value
+    return values
+
+
+def make_settings(
+    bus_url: str, mock_urls: dict[str, str], generated: dict[str, Any], **overrides: Any
+) -> Settings:
+    return Settings(**config_values(bus_url, mock_urls, generated, **overrides))
 
 
 @dataclass
@@ -85,10 +126,16 @@ class Stack:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, 15)
 
-    async def wait_ready(self, timeout: float = 15.0) -> None:
+    async def app_bus_connected(self, within: float = 15.0) -> None:
+        bus = self.app[BUS]
+        async with asyncio.timeout(within):
+            await bus.connected.wait()
+            await bus.refresh_consumers()
+
+    async def wait_ready(self, within: float = 15.0) -> None:
         """Until /readyz says ready (the bus is connected and every queue has a consumer)."""
         bus = self.app[BUS]
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             await bus.connected.wait()
             while not bus.ready()[0]:
                 await bus.refresh_consumers()
@@ -97,7 +144,14 @@ class Stack:
     async def post(
         self, path: str, body: Any, headers: dict[str, str] | None = None
     ) -> aiohttp.ClientResponse:
-        return await self.client.post(path, json=body, headers=headers)
+        auth = {"Authorization": f"Bearer {self.token()}"}
+        return await self.client.post(
+            path, json=body, headers={**auth, **PURPOSE, **(headers or {})}
+        )
+
+    def token(self, client_id: str = TEST_CLIENT) -> str:
+        """A fresh access token, signed by the gateway's own key ring."""
+        return self.app[TOKENS].issue(client_id)
 
     async def faults(self, system: str, config: dict[str, Any] | None) -> None:
         async with aiohttp.ClientSession() as s:
@@ -108,6 +162,11 @@ class Stack:
             else:
                 async with s.put(url, json=config) as resp:
                     assert resp.status < 300, await resp.text()
+
+    async def central_calls(self, system: str = "population") -> int:
+        """How many calls reached the mock's handlers (faulted-away calls are not counted)."""
+        stats = await self.mock_stats(system)
+        return sum(op["calls"] for op in stats["operations"].values())
 
     async def mock_stats(self, system: str) -> dict[str, Any]:
         async with (
@@ -148,7 +207,7 @@ async def running_stack(
     registry = Registry.discover()
     systems = [name for name in registry.names if name in SYSTEMS]
     async with running_mocks(mock_settings, systems) as urls:
-        settings = make_settings(rabbit, urls, generated, **overrides)
+        settings = make_settings(rabbit.url, urls, generated, **overrides)
         app = create_app(settings, registry)
         client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
         await client.start_server()

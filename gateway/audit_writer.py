@@ -1,0 +1,166 @@
+"""`lgsp audit-writer`: consume `lgsp.audit` and append to the hash-chained store.
+
+Messages are written in batches, each one durable SQLite transaction, and
+acknowledged only after the commit: a writer killed at any moment loses
+nothing (unacknowledged events are redelivered, and an event already written
+is recognised by its id and not written twice). While no writer runs, events
+wait in the quorum queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import aio_pika
+import orjson
+import structlog
+from aio_pika.abc import AbstractIncomingMessage
+
+from adapters.topology import declare_topology
+from gateway.audit_store import AuditStore, MalformedEvent
+from schemas.config import Settings
+from schemas.envelope import AUDIT_QUEUE
+
+log = structlog.get_logger("lgsp.audit")
+CONNECTION_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
+
+
+class AuditWriter:
+    def __init__(self, settings: Settings, store: AuditStore | None = None) -> None:
+        self.settings = settings
+        self.store = store or AuditStore(
+            settings.audit.store, settings.audit.chain_key.get_secret_value().encode()
+        )
+        self.batch_size = settings.audit.batch_size
+        self.connected = asyncio.Event()
+        self.written = 0
+        self._progress = asyncio.Condition()
+        self._stop = asyncio.Event()
+        self._batch: asyncio.Future[None] | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def wait_written(self, count: int) -> None:
+        """Until this writer has written at least `count` new records (tests, tools)."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.written >= count)
+
+    async def run(self) -> None:
+        delay = 0.1
+        while not self._stop.is_set():
+            try:
+                await self._serve_one_connection()
+                delay = 0.1
+            except CONNECTION_ERRORS as exc:
+                log.warning("audit.writer_disconnected", error=type(exc).__name__, retry_in=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, self.settings.bus.reconnect_max_delay)
+
+    async def _serve_one_connection(self) -> None:
+        connection = await aio_pika.connect(
+            self.settings.bus.url.get_secret_value(),
+            timeout=self.settings.bus.connect_timeout,
+            client_properties={"connection_name": "lgsp-audit-writer"},
+        )
+        closed = asyncio.Event()
+        connection.close_callbacks.add(lambda *_: closed.set())
+        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        try:
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=self.batch_size * 2)
+            await declare_topology(channel, [], self.settings.bus)
+            queue = await channel.get_queue(AUDIT_QUEUE, ensure=False)
+            tag = await queue.consume(inbox.put)
+            self.connected.set()
+            log.info("audit.writer_connected", store=str(self.store.path))
+            writing = asyncio.create_task(self._write_loop(inbox))
+            stopping = asyncio.create_task(self._stop.wait())
+            lost = asyncio.create_task(closed.wait())
+            done, _ = await asyncio.wait(
+                {writing, stopping, lost}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in (writing, stopping, lost):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writing
+            if self._batch is not None and not self._batch.done():
+                # A batch being written finishes its transaction and its acks first.
+                with contextlib.suppress(*CONNECTION_ERRORS):
+                    await self._batch
+            if writing in done:
+                writing.result()
+            if lost in done:
+                raise ConnectionError("broker connection lost")
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                await queue.cancel(tag)
+        finally:
+            self.connected.clear()
+            if not connection.is_closed:
+                with contextlib.suppress(*CONNECTION_ERRORS):
+                    await connection.close()
+
+    async def _write_loop(self, inbox: asyncio.Queue[AbstractIncomingMessage]) -> None:
+        while True:
+            batch = [await inbox.get()]
+            while len(batch) < self.batch_size and not inbox.empty():
+                batch.append(inbox.get_nowait())
+            self._batch = asyncio.ensure_future(self._write(batch))
+            await asyncio.shield(self._batch)
+
+    async def _write(self, batch: list[AbstractIncomingMessage]) -> None:
+        events = []
+        for message in batch:
+            try:
+                event = orjson.loads(message.body)
+                if not isinstance(event, dict):
+                    raise MalformedEvent("not an object")
+                events.append(event)
+            except (orjson.JSONDecodeError, MalformedEvent):
+                log.error("audit.event_malformed", message_id=message.message_id)
+                events.append({})  # placeholder, filtered below with its message
+        good = [(m, e) for m, e in zip(batch, events, strict=True) if e]
+        try:
+            written = await asyncio.to_thread(self.store.append, [e for _, e in good])
+        except MalformedEvent:
+            # One bad event must not block the others: write them one by one.
+            written = 0
+            for message, event in good:
+                try:
+                    written += await asyncio.to_thread(self.store.append, [event])
+                except MalformedEvent:
+                    log.error("audit.event_malformed", message_id=message.message_id)
+                    await message.reject(requeue=False)
+                    continue
+                await message.ack()
+            for message, event in zip(batch, events, strict=True):
+                if not event:
+                    await message.reject(requeue=False)
+        else:
+            for message, event in zip(batch, events, strict=True):
+                if event:
+                    await message.ack()
+                else:
+                    await message.reject(requeue=False)
+        async with self._progress:
+            self.written += written
+            self._progress.notify_all()
+        log.debug("audit.batch_written", events=len(batch), new=written)
+
+
+def run_audit_writer(settings: Settings) -> int:
+    async def main() -> None:
+        writer = AuditWriter(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, writer.stop)
+        try:
+            await writer.run()
+        finally:
+            writer.store.close()
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,106 @@
+"""Settings of the security features: clients and their rights, tokens, the audit trail, TLS.
+
+They live in the one configuration file (`var/lgsp.toml`) beside the rest;
+`lgsp clients add|revoke` edits the `[auth.clients.*]` tables there, and a
+running gateway picks the change up without a restart.
+
+A grant (an entry of a client's `allow`) reads like X-Road's access rights,
+deny by default:
+
+    "population/citizen-verify"            the operation, no restricted field group
+    "population/citizen-verify#sensitive"  also the response fields of group `sensitive`
+    "population/*"                         every operation of the adapter
+    "population/*#*"                       ... with every field group
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+CLIENT_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+GRANT_RE = re.compile(
+    r"(?P<adapter>[a-z0-9*][a-z0-9-]*)/(?P<operation>[a-z0-9*][a-z0-9-]*)(?:#(?P<group>[a-z0-9*][a-z0-9_-]*))?"
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RateLimit(_Section):
+    """A token bucket: `rate` requests a second on average, bursts of up to `burst`."""
+
+    rate: float = Field(default=20.0, gt=0)
+    burst: int = Field(default=40, ge=1)
+
+
+class ClientSettings(_Section):
+    title: str = ""
+    # `scrypt$<n>$<r>$<p>$<salt>$<hash>` (gateway/clients.py); the secret itself is never stored.
+    secret_hash: str = ""
+    allow: list[str] = Field(default_factory=list)
+    revoked: bool = False
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+    # SHA-256 fingerprints (hex) of client certificates that identify this client over mTLS.
+    certificates: list[str] = Field(default_factory=list)
+
+    @field_validator("allow")
+    @classmethod
+    def _grants_are_well_formed(cls, grants: list[str]) -> list[str]:
+        for grant in grants:
+            if not GRANT_RE.fullmatch(grant):
+                raise ValueError(f"grant {grant!r} is not adapter/operation[#field-group]")
+        return grants
+
+    @field_validator("certificates")
+    @classmethod
+    def _fingerprints_are_hex(cls, prints: list[str]) -> list[str]:
+        cleaned = [p.replace(":", "").lower() for p in prints]
+        for p in cleaned:
+            if not re.fullmatch(r"[0-9a-f]{64}", p):
+                raise ValueError("a certificate fingerprint is 64 hex digits (SHA-256 of the DER)")
+        return cleaned
+
+
+class AuthSettings(_Section):
+    issuer: str = "lgsp-gateway"
+    audience: str = "lgsp"
+    token_ttl: int = Field(default=300, ge=10, le=86_400)
+    # Ed25519 signing keys, one PEM file per key id; `lgsp keys rotate` adds one.
+    keys_dir: Path = Path("var/keys")
+    # How often a running gateway looks for new keys and edited client tables.
+    reload_interval: float = 2.0
+    clients: dict[str, ClientSettings] = Field(default_factory=dict)
+
+    @field_validator("clients")
+    @classmethod
+    def _client_ids(cls, clients: dict[str, ClientSettings]) -> dict[str, ClientSettings]:
+        for client_id in clients:
+            if not CLIENT_ID_RE.fullmatch(client_id):
+                raise ValueError(f"client id {client_id!r}: 2-63 of a-z 0-9 -, not starting with -")
+        return clients
+
+
+class AuditSettings(_Section):
+    store: Path = Path("var/audit.sqlite3")
+    # Keys of the HMACs: subject identifiers and request bodies are stored only as keyed
+    # hashes, and each record's chain hash is keyed so that a forger cannot recompute it.
+    subject_key: SecretStr = SecretStr("")
+    chain_key: SecretStr = SecretStr("")
+    publish_timeout: float = 2.0
+    # Events of answers without personal data wait this long for a broker that is away.
+    retry_window: float = 30.0
+    # The writer: how many events it writes in one durable transaction.
+    batch_size: int = Field(default=256, ge=1)
+
+
+class TlsSettings(_Section):
+    """HTTPS for the gateway; with `client_ca_file`, client certificates too."""
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    client_ca_file: Path | None = None
+    require_client_cert: bool = False
