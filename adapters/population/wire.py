@@ -71,7 +71,8 @@ def parse_body(raw: bytes) -> Element:
     body = root.find(f"{{{SOAP_ENV}}}Body")
     if root.tag != f"{{{SOAP_ENV}}}Envelope" or body is None or len(body) != 1:
         raise CentralProtocolError("the population service's answer is not a SOAP 1.1 envelope")
-    return body[0]
+    answer: Element = body[0]
+    return answer
 
 
 def local(tag: str) -> str:

@@ -1,0 +1,42 @@
+"""The business adapter: the national business registration database (JSON REST, OAuth2).
+
+Operations:
+- `enterprise-lookup`: an enterprise's registration details by its tax code
+  (= enterprise code; 10 digits, or 13 for a dependent unit). Members' and
+  legal representatives' personal IDs are personal data: both lists are field
+  groups a client may be denied.
+"""
+
+from __future__ import annotations
+
+from adapters.business import wire
+from adapters.business.client import BusinessClient
+from adapters.interface import Adapter, Context
+from schemas.business import EnterpriseLookupRequest, EnterpriseLookupResponse
+from schemas.config import RetrySettings
+
+adapter: Adapter[BusinessClient] = Adapter(
+    "business",
+    title="National business registration database",
+    connect=BusinessClient,
+    # A read-only registry behind an API manager that throttles (429) and restarts: a few
+    # retries with a longer backoff than population's, each attempt time-boxed.
+    retry=RetrySettings(attempts=5, initial_backoff=0.1, max_backoff=1.5, attempt_timeout=4.0),
+)
+
+
+@adapter.operation(
+    "enterprise-lookup",
+    personal_data=True,
+    subject="tax_code",
+    field_groups={
+        "representatives": ("enterprise.representatives",),
+        "members": ("enterprise.members",),
+    },
+)
+async def enterprise_lookup(
+    req: EnterpriseLookupRequest, ctx: Context[BusinessClient]
+) -> EnterpriseLookupResponse:
+    """Look up an enterprise in the national business registry by its tax code."""
+    answer = await ctx.client.enterprise(req.tax_code)
+    return EnterpriseLookupResponse(enterprise=wire.enterprise(answer))
