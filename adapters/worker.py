@@ -102,9 +102,7 @@ class Worker:
                 queues = await declare_topology(channel, [self.adapter.name], bus)
                 queue = queues[self.adapter.name]
                 self._channel = channel
-                self._dead_exchange = await channel.get_exchange(
-                    DEAD_LETTER_EXCHANGE, ensure=False
-                )
+                self._dead_exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
                 tag = await queue.consume(self._on_message)
             self.connected.set()
             self.log.info("worker.consuming", queue=self.queue_name)

@@ -40,9 +40,7 @@ async def publish_raw(
     )
 
 
-async def next_dead_letter(
-    channel: AbstractChannel, within: float = 10
-) -> AbstractIncomingMessage:
+async def next_dead_letter(channel: AbstractChannel, within: float = 10) -> AbstractIncomingMessage:
     queue = await channel.declare_queue(DEAD_LETTER_QUEUE, passive=True)
     async with asyncio.timeout(within):
         while True:

@@ -128,9 +128,7 @@ async def test_killed_worker_messages_are_redelivered_and_every_caller_gets_one_
             assert worker_a.wait(5) == -signal.SIGKILL
         # The killed worker's messages were redelivered to, and answered by, the other one.
         survivor = [json.loads(line) for line in (tmp_path / "b.log").read_text().splitlines()]
-        assert any(
-            e.get("event") == "message.handled" and e.get("redelivered") for e in survivor
-        )
+        assert any(e.get("event") == "message.handled" and e.get("redelivered") for e in survivor)
 
 
 async def calls_reached(stack: Stack, n: int) -> bool:
