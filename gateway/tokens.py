@@ -18,7 +18,7 @@ import itertools
 import secrets
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -137,10 +137,16 @@ class KeyRing:
         return dict(self._public)
 
 
+# Verified tokens are remembered until they expire: a client sends the same token many times,
+# and an Ed25519 verification costs far more than a dict look-up. Bounded; cleared when full.
+VERIFIED_CACHE_SIZE = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class TokenService:
     settings: AuthSettings
     keys: KeyRing
+    _verified: dict[str, tuple[str, float]] = field(default_factory=dict, compare=False)
 
     def issue(self, client_id: str, now: float | None = None) -> str:
         kid, key = self.keys.signing_key()
@@ -159,6 +165,17 @@ class TokenService:
 
     def verify(self, token: str) -> str:
         """The client id a valid token was issued to; `InvalidToken` for any failure."""
+        known = self._verified.get(token)
+        if known is not None:
+            subject, expires = known
+            if time.time() < expires + CLOCK_SKEW:
+                return subject
+            del self._verified[token]
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        return self._verify_signed(token)
+
+    def _verify_signed(self, token: str) -> str:
         try:
             header = jwt.get_unverified_header(token)
             kid = header.get("kid")
@@ -181,6 +198,7 @@ class TokenService:
         subject = claims["sub"]
         if not isinstance(subject, str) or claims.get("client_id", subject) != subject:
             raise InvalidToken
+        self._verified[token] = (subject, float(claims["exp"]))
         return subject
 
 

@@ -13,10 +13,10 @@ import aiohttp
 
 from mocks.settings import MockSettings
 from schemas.problems import ProblemType
-from tests.integration.test_faults import wait_for_consumers, wait_until
 from tests.support.processes import lgsp_process, write_config
 from tests.support.rabbit import Rabbit
 from tests.support.stack import Stack, config_values, running_stack
+from tests.support.waiting import wait_for_consumers, wait_until
 
 VERIFY = "/v1/population/citizen-verify"
 DECLARE = "/v1/population/residence-declaration"

@@ -7,7 +7,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from mocks.settings import MockSettings
 from tests.support.processes import lgsp_process, write_config
 from tests.support.rabbit import Rabbit
 from tests.support.stack import PURPOSE, Stack, config_values, running_stack
+from tests.support.waiting import free_port, wait_for_consumers, wait_until
 
 VERIFY = "/v1/population/citizen-verify"
 
@@ -133,30 +133,6 @@ async def test_killed_worker_messages_are_redelivered_and_every_caller_gets_one_
 
 async def calls_reached(stack: Stack, n: int) -> bool:
     return await stack.central_calls() >= n
-
-
-async def wait_until(condition: Any, within: float = 15) -> None:
-    async with asyncio.timeout(within):
-        while not await condition():
-            await asyncio.sleep(0.05)
-
-
-async def wait_for_consumers(stack: Stack, n: int) -> None:
-    from gateway.operations import BUS
-
-    bus = stack.app[BUS]
-    async with asyncio.timeout(20):
-        await bus.connected.wait()
-        while bus.consumers.get("population", 0) < n:
-            await bus.refresh_consumers()
-            await asyncio.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from schemas.security import TlsSettings
 from tests.integration.security_support import EVERYTHING, bearer
 from tests.support.rabbit import Rabbit
 from tests.support.stack import PURPOSE, running_stack
+from tests.support.waiting import free_port
 
 Key = ec.EllipticCurvePrivateKey
 VERIFY = "/v1/population/citizen-verify"
@@ -85,13 +85,6 @@ class Pki:
         if name is not None:
             context.load_cert_chain(*self.files[name])
         return context
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def test_client_certificates_identify_clients(
