@@ -10,7 +10,7 @@ run: setup
 	$(BIN)/lgsp dev
 
 test: setup
-	scripts/system-deps.sh broker browser
+	scripts/system-deps.sh broker browser bench
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

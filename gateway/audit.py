@@ -28,6 +28,7 @@ import structlog
 from aiohttp import web
 
 from adapters.logs import mask_text
+from gateway.audit_batch import AuditBatcher
 from gateway.operations import BUS, REGISTRY
 from gateway.problems import ProblemError, problem_response
 from gateway.state import CLIENT_ID, PURPOSE, REQUEST_ID, SUBJECT
@@ -87,6 +88,7 @@ class AuditPublisher:
             log.warning("audit.no_subject_key", fix="run `lgsp init` or set audit.subject_key")
             self.key = secrets.token_bytes(32)
         self._background: set[asyncio.Task[bool]] = set()
+        self._batcher: AuditBatcher | None = None
 
     async def event(
         self, request: web.Request, response: web.StreamResponse, duration: float
@@ -151,10 +153,16 @@ class AuditPublisher:
     async def _publish(
         self, app: web.Application, body: bytes, event_id: str, *, final: bool = True
     ) -> bool:
+        if self._batcher is None:
+            bus = app[BUS]
+            wait = self.settings.publish_timeout
+
+            async def publish(batch: bytes, message_id: str) -> None:
+                await bus.publish_audit(batch, message_id=message_id, wait=wait)
+
+            self._batcher = AuditBatcher(publish)
         try:
-            await app[BUS].publish_audit(
-                body, message_id=event_id, wait=self.settings.publish_timeout
-            )
+            await self._batcher.submit(body, self.settings.publish_timeout)
         except Exception as exc:  # any failure: the record is not made, so nothing personal leaves
             if final:
                 detail = exc.problem.detail if isinstance(exc, ProblemError) else type(exc).__name__

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from typing import Any
 
 import aio_pika
 import orjson
@@ -112,43 +113,47 @@ class AuditWriter:
             await asyncio.shield(self._batch)
 
     async def _write(self, batch: list[AbstractIncomingMessage]) -> None:
-        events = []
-        for message in batch:
-            try:
-                event = orjson.loads(message.body)
-                if not isinstance(event, dict):
-                    raise MalformedEvent("not an object")
-                events.append(event)
-            except (orjson.JSONDecodeError, MalformedEvent):
-                log.error("audit.event_malformed", message_id=message.message_id)
-                events.append({})  # placeholder, filtered below with its message
-        good = [(m, e) for m, e in zip(batch, events, strict=True) if e]
+        """Write the events of a batch of messages in one transaction, then ack the messages.
+
+        A message holds one event (an object) or, from the gateway's group commit, several
+        (an array). One malformed event never blocks the others: on a refusal the events are
+        written one by one and the bad ones are logged and left out.
+        """
+        parsed: list[tuple[AbstractIncomingMessage, list[dict[str, Any]] | None]] = [
+            (message, _events_of(message.body)) for message in batch
+        ]
+        good = [event for _, events in parsed if events for event in events]
         try:
-            written = await asyncio.to_thread(self.store.append, [e for _, e in good])
+            written = await asyncio.to_thread(self.store.append, good)
         except MalformedEvent:
-            # One bad event must not block the others: write them one by one.
             written = 0
-            for message, event in good:
+            for event in good:
                 try:
                     written += await asyncio.to_thread(self.store.append, [event])
                 except MalformedEvent:
-                    log.error("audit.event_malformed", message_id=message.message_id)
-                    await message.reject(requeue=False)
-                    continue
+                    log.error("audit.event_malformed", event_id=str(event.get("event_id")))
+        for message, events in parsed:
+            if events is None:
+                log.error("audit.message_malformed", message_id=message.message_id)
+                await message.reject(requeue=False)
+            else:
                 await message.ack()
-            for message, event in zip(batch, events, strict=True):
-                if not event:
-                    await message.reject(requeue=False)
-        else:
-            for message, event in zip(batch, events, strict=True):
-                if event:
-                    await message.ack()
-                else:
-                    await message.reject(requeue=False)
         async with self._progress:
             self.written += written
             self._progress.notify_all()
-        log.debug("audit.batch_written", events=len(batch), new=written)
+        log.debug("audit.batch_written", messages=len(batch), new=written)
+
+
+def _events_of(body: bytes) -> list[dict[str, Any]] | None:
+    """The events a message carries, or None when it is not an event or a list of them."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    events = value if isinstance(value, list) else [value]
+    if not events or not all(isinstance(e, dict) and e for e in events):
+        return None
+    return events
 
 
 def run_audit_writer(settings: Settings) -> int:
