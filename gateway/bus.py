@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import time
@@ -45,6 +46,15 @@ from schemas.envelope import (
 from schemas.problems import ProblemType
 
 log = structlog.get_logger("lgsp.bus")
+
+
+def _fail_reply(reply: asyncio.Future[ReplyMessage], publish: asyncio.Future[None]) -> None:
+    """A publish that failed fails the request waiting for its reply."""
+    if publish.cancelled():
+        return
+    error = publish.exception()
+    if error is not None and not reply.done():
+        reply.set_exception(error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +252,15 @@ class Bus:
                 headers=dict(headers),
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             )
-            await self._publish(
-                exchange, message, adapter, min(remaining, self.settings.publish_timeout)
+            # The confirm is awaited alongside the reply, not before it: the broker's fsync
+            # overlaps the worker's work. A nack, a return or no confirm in time still ends
+            # the request (503) through the reply future.
+            publish = asyncio.ensure_future(
+                self._publish(
+                    exchange, message, adapter, min(remaining, self.settings.publish_timeout)
+                )
             )
+            publish.add_done_callback(functools.partial(_fail_reply, future))
             try:
                 async with asyncio.timeout(max(deadline - time.time(), 0)):
                     return await future

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import aio_pika
+
 from mocks.settings import MockSettings
+from schemas.envelope import REQUESTS_EXCHANGE, request_queue
 from schemas.problems import ProblemType
 from tests.support.rabbit import Rabbit
 from tests.support.stack import running_stack
@@ -32,3 +35,20 @@ async def test_no_consumer_gives_503_and_readiness_fails_until_a_worker_comes(
         await stack.wait_ready()
         assert (await stack.post(VERIFY, citizen)).status == 200
         assert (await stack.client.get("/readyz")).status == 200
+
+
+async def test_an_unroutable_request_is_503_no_route_not_a_silent_loss(
+    rabbit: Rabbit, mock_settings: MockSettings, generated: dict[str, Any], citizen: dict[str, Any]
+) -> None:
+    async with running_stack(rabbit, mock_settings, generated) as stack:
+        connection = await aio_pika.connect(rabbit.url)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.get_queue(request_queue("population"), ensure=False)
+            await queue.unbind(REQUESTS_EXCHANGE, routing_key="population")
+            before = await stack.central_calls()
+            resp = await stack.post(VERIFY, citizen)
+            assert resp.status == 503
+            assert resp.headers["Retry-After"].isdigit()
+            assert (await resp.json())["type"] == ProblemType.NO_ROUTE
+            assert await stack.central_calls() == before

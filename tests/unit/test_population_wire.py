@@ -131,6 +131,11 @@ async def test_client_faults_are_rejections_and_server_faults_transient() -> Non
         recorded("population", "verify_match.xml")[:700],
         b"Injected fault",
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>',
+        # A DOCTYPE hidden by another encoding, and an external entity: refused all the same.
+        '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE x [<!ENTITY e "b">]><x>&e;</x>'.encode(
+            "utf-16"
+        ),
+        b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
         b"<a><b/></a>",
     ],
 )
