@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -182,6 +183,9 @@ class Stack:
         (self.work_dir / "logs").mkdir(exist_ok=True)
         self.generated = generate_config()
         password = self.generated["broker"]["password"]
+        # A fresh node every run: the password is new, and the broker only sets its
+        # default user on an empty data directory (and a benchmark starts clean anyway).
+        shutil.rmtree(self.work_dir / "rabbitmq", ignore_errors=True)
         self.broker = LocalBroker(
             self.work_dir / "rabbitmq", BrokerPorts.free(), "lgsp", password, "lgsp-bench"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 
@@ -49,12 +50,17 @@ def _dev(_args: argparse.Namespace, settings: Settings) -> int:
     return run_dev(settings)
 
 
-def _init(args: argparse.Namespace, _settings: Settings) -> int:
+def _init(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.bootstrap import write_config
 
     path = config_path()
     if write_config(path, force=args.force):
         print(f"wrote {path} with newly generated demo credentials")
+        broker_data = settings.broker.data_dir
+        if args.force and broker_data.exists():
+            # RabbitMQ sets its user only on an empty node: the new password needs a new node.
+            shutil.rmtree(broker_data)
+            print(f"removed {broker_data}: the local broker starts afresh with the new password")
     else:
         print(f"{path} exists; keeping it (use --force to regenerate)")
     return 0
