@@ -209,6 +209,12 @@ def markdown(
     lines += _profile_section(result.get("profiles") or {})
     lines += [
         "",
+        "## What would meet the targets",
+        "",
+        "The targets not met above are analysed in [performance.md](performance.md): the",
+        "latency of one request hop by hop, the CPU each process spends and on what, what",
+        "was changed on the strength of these profiles, and what would close the gap.",
+        "",
         "## Reproducing",
         "",
         "`make bench` installs wrk, starts a private RabbitMQ node and the stack on free ports,",
