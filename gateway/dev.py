@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -105,6 +106,12 @@ def _wait_ready(url: str, children: list[Child], timeout: float) -> bool:
     return False
 
 
+def _mock_port(settings: Settings, system: str) -> list[str]:
+    """Serve each mock where its adapter is configured to call it."""
+    port = urllib.parse.urlsplit(settings.adapter(system).base_url).port
+    return ["--port", str(port)] if port else []
+
+
 def run_dev(settings: Settings) -> int:
     registry = Registry.discover()
     broker = local_broker(settings)
@@ -129,7 +136,9 @@ def run_dev(settings: Settings) -> int:
         env = {**os.environ, **mock_environment(settings), "LGSP_LOG_FORMAT": "console"}
         cli = [sys.executable, "-m", "gateway.cli"]
         systems = [s for s in MOCK_SYSTEMS if s in registry.names]
-        children = [Child(f"mock:{s}", [*cli, "mock", s]) for s in systems]
+        children = [
+            Child(f"mock:{s}", [*cli, "mock", s, *_mock_port(settings, s)]) for s in systems
+        ]
         metrics_base = settings.worker.metrics_port or WORKER_METRICS_PORT
         children += [
             Child(f"worker:{a}", [*cli, "worker", a, "--metrics-port", str(metrics_base + i)])
