@@ -38,7 +38,10 @@ def _command(argv: list[str], cwd: Path | None = None) -> str:
         )
     except OSError:
         return "unknown"
-    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else ""
+    if done.returncode != 0:
+        return ""
+    # The first line of what it said; nothing at all (a clean `git status`) is "".
+    return next(iter((done.stdout or done.stderr).strip().splitlines()), "")
 
 
 def describe(root: Path) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from tests.support.waiting import free_port
 
 READY = "LGSP Gateway is ready at"
 DONE = "Ctrl-C stops everything."
+DASHBOARD = "Operator dashboard:"  # printed after the banner: once seen, all of it is in
 
 
 def fresh_config(root: Path) -> dict[str, int]:
@@ -74,7 +75,7 @@ def test_dev_stack_serves_the_printed_curl_and_stops_everything(tmp_path: Path) 
     output: list[str] = []
     try:
         assert process.stdout is not None
-        assert read_until(process.stdout, DONE, output, timeout=240), "".join(output[-40:])
+        assert read_until(process.stdout, DASHBOARD, output, timeout=240), "".join(output[-40:])
         text = "".join(output)
         banner = text[text.index(READY) : text.index(DONE)]
         # The token line and the citizen-verify curl, exactly as printed.
