@@ -181,3 +181,57 @@ async def test_sigterm_finishes_in_flight_requests_then_exits_zero(
         assert process.returncode == 0
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.get(base + "/healthz")
+
+
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def test_several_gateway_processes_share_the_port_and_stop_together(
+    rabbit: Rabbit,
+    mock_settings: MockSettings,
+    generated: dict[str, Any],
+    citizen: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    async with running_stack(rabbit, mock_settings, generated) as stack:
+        values = config_values(rabbit.url, stack.mock_urls, generated, gateway={"port": port})
+        config = write_config(tmp_path / "lgsp.toml", values)
+        log = tmp_path / "gateway.log"
+        with lgsp_process(config, "gateway", "--processes", "2", log=log) as parent:
+            base = f"http://127.0.0.1:{port}"
+
+            async def both_ready() -> bool:
+                return (
+                    len(children_of(parent.pid)) == 1
+                    and log.read_text().count("gateway.listening") == 2
+                )
+
+            await wait_until(both_ready, within=30)
+            headers = {**PURPOSE, "Authorization": f"Bearer {stack.token()}"}
+            statuses = []
+            for _ in range(20):  # a new connection each time: the kernel spreads them
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(base + VERIFY, json=citizen, headers=headers) as resp,
+                ):
+                    statuses.append(resp.status)
+            assert statuses == [200] * 20
+            child = children_of(parent.pid)[0]
+            parent.send_signal(signal.SIGTERM)
+            code = await asyncio.get_running_loop().run_in_executor(None, parent.wait, 30)
+            assert code == 0
+            assert not alive(child)  # the parent stopped its extra process and reaped it
