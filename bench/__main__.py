@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, help="seconds per target before measuring, default 2")
     p.add_argument("--threads", type=int, default=1, help="wrk threads (the machine is shared)")
     p.add_argument("--citizens", type=int, help="mock data-set size (default: the project's)")
+    p.add_argument(
+        "--worker-prefetch", type=int, help="the workers' prefetch (default: the project's)"
+    )
     p.add_argument("--data-dir", type=Path, default=Path("var/mockdata"))
     p.add_argument(
         "--work-dir", type=Path, default=Path("var/bench"), help="broker, logs, profiles"
@@ -122,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"bench: {machine['cpu_model']}, {machine['cores']} cores; starting the stack", flush=True
     )
-    with Stack(args.work_dir, data, with_peer="peer" in plan.targets) as stack:
+    with Stack(
+        args.work_dir, data, with_peer="peer" in plan.targets, worker_prefetch=args.worker_prefetch
+    ) as stack:
         print(f"bench: stack up (work dir {args.work_dir}); {plan}", flush=True)
         result = run(plan, stack, progress=lambda line: print(line, flush=True))
         meta: dict[str, Any] = {

@@ -151,6 +151,7 @@ class Stack:
     work_dir: Path
     data: DataSize = field(default_factory=DataSize)
     with_peer: bool = True
+    worker_prefetch: int | None = None  # None: the project's default
     children: list[Child] = field(default_factory=list)
     broker: LocalBroker | None = None
     generated: dict[str, Any] = field(default_factory=dict)
@@ -285,6 +286,8 @@ class Stack:
             "audit": {"store": str(work / "audit.sqlite3")},
             "ops": {"maintenance_file": str(work / "maintenance")},
         }
+        if self.worker_prefetch is not None:
+            ours["worker"] = {"prefetch": self.worker_prefetch}
         values = _fit(_merge(self.generated, ours), Settings)
         values["adapters"] = {a: values["adapters"][a] for a in self.mock_urls}
         path = self.work_dir / "lgsp.toml"
