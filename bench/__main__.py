@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--worker-prefetch", type=int, help="the workers' prefetch (default: the project's)"
     )
+    p.add_argument("--reply-path", choices=["queue", "direct"], help="the gateway's reply path")
     p.add_argument("--data-dir", type=Path, default=Path("var/mockdata"))
     p.add_argument(
         "--work-dir", type=Path, default=Path("var/bench"), help="broker, logs, profiles"
@@ -126,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         f"bench: {machine['cpu_model']}, {machine['cores']} cores; starting the stack", flush=True
     )
     with Stack(
-        args.work_dir, data, with_peer="peer" in plan.targets, worker_prefetch=args.worker_prefetch
+        args.work_dir,
+        data,
+        with_peer="peer" in plan.targets,
+        worker_prefetch=args.worker_prefetch,
+        reply_path=args.reply_path,
     ) as stack:
         print(f"bench: stack up (work dir {args.work_dir}); {plan}", flush=True)
         result = run(plan, stack, progress=lambda line: print(line, flush=True))

@@ -152,6 +152,7 @@ class Stack:
     data: DataSize = field(default_factory=DataSize)
     with_peer: bool = True
     worker_prefetch: int | None = None  # None: the project's default
+    reply_path: str | None = None  # "queue" or "direct"; None: the project's default
     children: list[Child] = field(default_factory=list)
     broker: LocalBroker | None = None
     generated: dict[str, Any] = field(default_factory=dict)
@@ -277,7 +278,8 @@ class Stack:
         assert self.broker is not None
         work = self.work_dir.resolve()
         ours: dict[str, Any] = {
-            "bus": {"url": self.broker.url},
+            "bus": {"url": self.broker.url}
+            | ({"reply_path": self.reply_path} if self.reply_path else {}),
             "gateway": {"host": "127.0.0.1", "port": gateway_port, "processes": 1},
             "adapters": {a: {"base_url": url} for a, url in self.mock_urls.items()},
             "log_level": "warning",

@@ -46,6 +46,7 @@ from schemas.envelope import (
 from schemas.problems import ProblemType
 
 log = structlog.get_logger("lgsp.bus")
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 
 def _fail_reply(reply: asyncio.Future[ReplyMessage], publish: asyncio.Future[None]) -> None:
@@ -72,6 +73,7 @@ class Bus:
         self.reply_queue = (
             f"{REPLY_QUEUE_PREFIX}{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         )
+        self.reply_to = self.reply_queue
         self.consumers: dict[str, int] = {}
         self.connected = asyncio.Event()
         self._pending: dict[str, asyncio.Future[ReplyMessage]] = {}
@@ -151,12 +153,18 @@ class Bus:
         await declare_topology(channel, self.adapters, self.settings)
         self._exchange = await channel.get_exchange(REQUESTS_EXCHANGE, ensure=False)
         self._audit_exchange = await channel.get_exchange(AUDIT_EXCHANGE, ensure=False)
-        replies = await channel.declare_queue(
-            self.reply_queue,
-            durable=False,
-            exclusive=False,
-            arguments={"x-expires": self.settings.reply_queue_expires_ms},
-        )
+        if self.settings.reply_path == "direct":
+            # Direct reply-to: consumed, with no ack, on the channel that publishes.
+            replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+            self.reply_to = DIRECT_REPLY_TO
+        else:
+            replies = await channel.declare_queue(
+                self.reply_queue,
+                durable=False,
+                exclusive=False,
+                arguments={"x-expires": self.settings.reply_queue_expires_ms},
+            )
+            self.reply_to = self.reply_queue
         await replies.consume(self._on_reply, no_ack=True)
         check_channel = await connection.channel(publisher_confirms=False)
         await self._check_consumers(check_channel)
@@ -245,7 +253,7 @@ class Bus:
                 content_type="application/json",
                 correlation_id=correlation_id,
                 message_id=request_id,
-                reply_to=self.reply_queue,
+                reply_to=self.reply_to,
                 type=f"{adapter}/{operation}",
                 # Expiration: what is left of the deadline, so nobody works on abandoned requests.
                 expiration=max(remaining, 0.001),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
@@ -41,6 +42,10 @@ class BusSettings(_Section):
     delivery_limit: int = 5
     max_queue_length: int = 100_000
     reply_queue_expires_ms: int = 60_000
+    # Where replies come back: "queue", a per-process non-exclusive expiring queue (replies
+    # survive a dropped connection while the broker lives), or "direct", RabbitMQ's direct
+    # reply-to (no queue in between; replies in flight are lost with the channel).
+    reply_path: Literal["queue", "direct"] = "queue"
     consumer_check_interval: float = 1.0
 
 

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from mocks.settings import MockSettings
 from schemas.problems import PROBLEM_CONTENT_TYPE, ProblemType
-from tests.support.stack import PURPOSE, Stack
+from tests.support.rabbit import Rabbit
+from tests.support.stack import PURPOSE, Stack, running_stack
 
 VERIFY = "/v1/population/citizen-verify"
 JSON = {"Content-Type": "application/json", **PURPOSE}
@@ -207,3 +209,18 @@ async def test_personal_data_needs_the_purpose_trail(stack: Stack, citizen: dict
     resp = await stack.post(VERIFY, citizen, headers={"LGSP-Procedure-Code": "not-a-code"})
     assert resp.status == 422
     assert await stack.central_calls() == before
+
+
+async def test_direct_reply_to_serves_the_same_answers(
+    rabbit: Rabbit, mock_settings: MockSettings, generated: dict[str, Any], citizen: dict[str, Any]
+) -> None:
+    """The optional reply path (bus.reply_path = "direct"): same answers, no reply queue."""
+    async with running_stack(
+        rabbit, mock_settings, generated, bus={"url": rabbit.url, "reply_path": "direct"}
+    ) as stack:
+        for _ in range(5):
+            resp = await stack.post(VERIFY, citizen)
+            assert resp.status == 200
+            assert (await resp.json())["matched"] is True
+        queues = rabbit.api("GET", f"/api/queues/{rabbit.vhost}")
+        assert not [q for q in queues if q["name"].startswith("lgsp.replies.")]
