@@ -13,8 +13,6 @@ from gateway.edge import OBSERVERS, edge_middleware
 from gateway.operations import BUS, GATEWAY_SETTINGS, REGISTRY, call_operation
 from schemas.config import Settings
 
-SETTINGS = web.AppKey("settings", Settings)
-
 
 async def _bus_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[BUS].start()
@@ -27,7 +25,6 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
         client_max_size=settings.gateway.max_body_bytes,
         middlewares=[edge_middleware],
     )
-    app[SETTINGS] = settings
     app[GATEWAY_SETTINGS] = settings.gateway
     app[REGISTRY] = registry
     app[BUS] = Bus(settings.bus, registry.names, settings.gateway.retry_after_seconds)
