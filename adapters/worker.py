@@ -18,6 +18,7 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
 from pydantic import ValidationError
 
+from adapters import amqp
 from adapters.central import CentralSession
 from adapters.errors import DeadlineExceeded, PermanentError, TopologyError, TransientError
 from adapters.interface import Adapter, Context, Operation, Purpose
@@ -88,10 +89,10 @@ class Worker:
 
     async def _serve_one_connection(self) -> None:
         bus = self.settings.bus
-        connection = await aio_pika.connect(
+        connection = await amqp.connect(
             bus.url.get_secret_value(),
-            timeout=bus.connect_timeout,
-            client_properties={"connection_name": f"lgsp-worker-{self.adapter.name}"},
+            connect_timeout=bus.connect_timeout,
+            name=f"lgsp-worker-{self.adapter.name}",
         )
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
@@ -248,18 +249,19 @@ class Worker:
     ) -> None:
         if not message.reply_to or self._channel is None:
             return
-        await self._channel.default_exchange.publish(
-            aio_pika.Message(
-                body,
-                content_type=content_type,
-                correlation_id=message.correlation_id,
-                message_id=message.message_id,
-                headers={Reply.STATUS: status},
-                delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
-            ),
-            routing_key=message.reply_to,
-            timeout=self.settings.bus.publish_timeout,
+        props = amqp.properties(
+            content_type=content_type,
+            correlation_id=message.correlation_id,
+            message_id=message.message_id,
+            headers={Reply.STATUS: status},
+            persistent=False,
         )
+        async with asyncio.timeout(self.settings.bus.publish_timeout):
+            # Mandatory, on a channel without on_return_raises: a reply whose queue is gone
+            # (its gateway stopped) comes back and is dropped; the request is still answered.
+            await amqp.publish(
+                self._channel, body, exchange="", routing_key=message.reply_to, props=props
+            )
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, log: Any) -> None:
         assert self._dead_exchange is not None

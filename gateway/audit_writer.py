@@ -19,6 +19,7 @@ import orjson
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
+from adapters import amqp
 from adapters.topology import declare_topology
 from gateway.audit_store import AuditStore, MalformedEvent
 from schemas.config import Settings
@@ -62,10 +63,10 @@ class AuditWriter:
             delay = min(delay * 2, self.settings.bus.reconnect_max_delay)
 
     async def _serve_one_connection(self) -> None:
-        connection = await aio_pika.connect(
+        connection = await amqp.connect(
             self.settings.bus.url.get_secret_value(),
-            timeout=self.settings.bus.connect_timeout,
-            client_properties={"connection_name": "lgsp-audit-writer"},
+            connect_timeout=self.settings.bus.connect_timeout,
+            name="lgsp-audit-writer",
         )
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
@@ -132,12 +133,17 @@ class AuditWriter:
                     written += await asyncio.to_thread(self.store.append, [event])
                 except MalformedEvent:
                     log.error("audit.event_malformed", event_id=str(event.get("event_id")))
+        last_good: AbstractIncomingMessage | None = None
         for message, events in parsed:
             if events is None:
                 log.error("audit.message_malformed", message_id=message.message_id)
                 await message.reject(requeue=False)
             else:
-                await message.ack()
+                last_good = message
+        if last_good is not None:
+            # One ack for the batch: `multiple` covers every earlier delivery on this channel,
+            # and all of them are in this batch or an earlier one (written, or rejected above).
+            await last_good.ack(multiple=True)
         async with self._progress:
             self.written += written
             self._progress.notify_all()

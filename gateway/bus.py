@@ -21,16 +21,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aio_pika
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
     AbstractConnection,
-    AbstractExchange,
     AbstractIncomingMessage,
 )
 from aio_pika.exceptions import DeliveryError, PublishError
+from aiormq import spec
 
+from adapters import amqp
 from adapters.errors import TopologyError
 from adapters.topology import BROKER_ERRORS as CONNECTION_ERRORS
 from adapters.topology import declare_topology
@@ -77,8 +77,7 @@ class Bus:
         self.consumers: dict[str, int] = {}
         self.connected = asyncio.Event()
         self._pending: dict[str, asyncio.Future[ReplyMessage]] = {}
-        self._exchange: AbstractExchange | None = None
-        self._audit_exchange: AbstractExchange | None = None
+        self._channel: AbstractChannel | None = None  # confirming; requests and audit events
         self._connection: AbstractConnection | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
@@ -116,10 +115,10 @@ class Bus:
             delay = min(delay * 2, self.settings.reconnect_max_delay)
 
     async def _serve_one_connection(self) -> None:
-        connection = await aio_pika.connect(
+        connection = await amqp.connect(
             self.settings.url.get_secret_value(),
-            timeout=self.settings.connect_timeout,
-            client_properties={"connection_name": f"lgsp-gateway-{os.getpid()}"},
+            connect_timeout=self.settings.connect_timeout,
+            name=f"lgsp-gateway-{os.getpid()}",
         )
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
@@ -139,8 +138,7 @@ class Bus:
             raise ConnectionError("broker connection lost")
         finally:
             self.connected.clear()
-            self._exchange = None
-            self._audit_exchange = None
+            self._channel = None
             self.consumers = {}
             if not connection.is_closed:
                 with contextlib.suppress(*CONNECTION_ERRORS):
@@ -151,8 +149,7 @@ class Bus:
         # Returns raise: an unroutable mandatory publish is a 503, not a silent loss.
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         await declare_topology(channel, self.adapters, self.settings)
-        self._exchange = await channel.get_exchange(REQUESTS_EXCHANGE, ensure=False)
-        self._audit_exchange = await channel.get_exchange(AUDIT_EXCHANGE, ensure=False)
+        self._channel = channel
         if self.settings.reply_path == "direct":
             # Direct reply-to: consumed, with no ack, on the channel that publishes.
             replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
@@ -234,8 +231,8 @@ class Bus:
         headers: Mapping[str, Any],
     ) -> ReplyMessage:
         """Publish and wait for the reply until `deadline` (epoch seconds)."""
-        exchange = self._exchange
-        if exchange is None or not self.connected.is_set():
+        channel = self._channel
+        if channel is None or not self.connected.is_set():
             raise unavailable("the message bus is not reachable", self.retry_after)
         if self.consumers.get(adapter, 0) == 0:
             raise unavailable(
@@ -248,24 +245,29 @@ class Bus:
         self._pending[correlation_id] = future
         try:
             remaining = deadline - time.time()
-            message = aio_pika.Message(
-                body,
+            props = amqp.properties(
                 content_type="application/json",
                 correlation_id=correlation_id,
                 message_id=request_id,
                 reply_to=self.reply_to,
-                type=f"{adapter}/{operation}",
+                message_type=f"{adapter}/{operation}",
                 # Expiration: what is left of the deadline, so nobody works on abandoned requests.
                 expiration=max(remaining, 0.001),
                 headers=dict(headers),
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                persistent=True,
             )
             # The confirm is awaited alongside the reply, not before it: the broker's fsync
             # overlaps the worker's work. A nack, a return or no confirm in time still ends
             # the request (503) through the reply future.
             publish = asyncio.ensure_future(
                 self._publish(
-                    exchange, message, adapter, min(remaining, self.settings.publish_timeout)
+                    channel,
+                    body,
+                    props,
+                    adapter,
+                    min(remaining, self.settings.publish_timeout),
+                    exchange=REQUESTS_EXCHANGE,
+                    routing_key=adapter,
                 )
             )
             publish.add_done_callback(functools.partial(_fail_reply, future))
@@ -285,19 +287,19 @@ class Bus:
 
     async def _publish(
         self,
-        exchange: AbstractExchange,
-        message: aio_pika.Message,
+        channel: AbstractChannel,
+        body: bytes,
+        props: spec.Basic.Properties,
         adapter: str,
         wait: float,
         *,
-        routing_key: str | None = None,
+        exchange: str,
+        routing_key: str,
     ) -> None:
         try:
             async with asyncio.timeout(wait):
-                await exchange.publish(
-                    message,
-                    routing_key=adapter if routing_key is None else routing_key,
-                    mandatory=True,
+                await amqp.publish(
+                    channel, body, exchange=exchange, routing_key=routing_key, props=props
                 )
         except PublishError:  # returned by the broker: nothing is bound for this adapter
             raise ProblemError(
@@ -321,14 +323,15 @@ class Bus:
 
     async def publish_audit(self, body: bytes, *, message_id: str, wait: float) -> None:
         """Publish one audit event to `lgsp.audit`, confirmed within `wait` seconds (else 503)."""
-        exchange = self._audit_exchange
-        if exchange is None or not self.connected.is_set():
+        channel = self._channel
+        if channel is None or not self.connected.is_set():
             raise unavailable("the message bus is not reachable", self.retry_after)
-        message = aio_pika.Message(
-            body,
+        props = amqp.properties(
             content_type="application/json",
             message_id=message_id,
-            type="audit-event",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_type="audit-event",
+            persistent=True,
         )
-        await self._publish(exchange, message, AUDIT_EXCHANGE, wait, routing_key="")
+        await self._publish(
+            channel, body, props, AUDIT_EXCHANGE, wait, exchange=AUDIT_EXCHANGE, routing_key=""
+        )

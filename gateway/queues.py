@@ -24,6 +24,7 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from yarl import URL
 
+from adapters import amqp
 from schemas.config import OpsSettings, Settings
 from schemas.envelope import AUDIT_QUEUE, DEAD_LETTER_QUEUE, request_queue
 
@@ -155,10 +156,8 @@ class AmqpLink:
     async def _connect(self) -> AbstractConnection:
         async with self._lock:
             if self._connection is None or self._connection.is_closed:
-                self._connection = await aio_pika.connect(
-                    self.url,
-                    timeout=self.timeout,
-                    client_properties={"connection_name": "lgsp-ops"},
+                self._connection = await amqp.connect(
+                    self.url, connect_timeout=self.timeout, name="lgsp-ops"
                 )
             return self._connection
 

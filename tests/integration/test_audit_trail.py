@@ -201,3 +201,48 @@ async def test_a_stopped_writer_loses_nothing(
             recorded = [r["request_id"] for r in second.store.search(limit=1000)]
         assert sorted(recorded) == sorted(answered)
         assert await audit_queue_depth(rabbit) == 0
+
+
+def _event(n: int) -> dict[str, Any]:
+    return {
+        "event_id": f"e{n}",
+        "time": "2026-11-23T00:00:00.000000+00:00",
+        "request_id": f"r{n}",
+        "operation": "services",
+        "authenticated": True,
+        "status": 200,
+        "duration_ms": 1.0,
+    }
+
+
+async def test_one_batch_with_malformed_messages_is_acked_once_and_nothing_stays_unacked(
+    rabbit: Rabbit,
+    mock_settings: MockSettings,
+    generated: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    async with running_stack(rabbit, mock_settings, generated, workers=False) as stack:
+        await stack.app[BUS].connected.wait()
+        bodies = [
+            orjson.dumps(_event(1)),
+            b"not json",
+            orjson.dumps([_event(2), _event(3)]),  # the gateway's group commit: an array
+            orjson.dumps([_event(4), "not an event"]),
+            orjson.dumps(_event(5)),
+            b"[]",
+        ]
+        connection = await aio_pika.connect(rabbit.url)
+        try:
+            channel = await connection.channel()
+            exchange = await channel.get_exchange(AUDIT_EXCHANGE, ensure=False)
+            for body in bodies:  # queued before the writer starts: it takes them as one batch
+                await exchange.publish(aio_pika.Message(body), routing_key="")
+        finally:
+            await connection.close()
+        async with audit_writer(stack.settings, tmp_path / "audit.sqlite3") as running:
+            async with asyncio.timeout(15):
+                await running.writer.wait_written(4)
+            recorded = sorted(r["request_id"] for r in running.store.search(limit=10))
+            await running.stop()  # a stopped writer's unacked messages would go back to the queue
+        assert recorded == ["r1", "r2", "r3", "r5"]
+        assert await audit_queue_depth(rabbit) == 0
