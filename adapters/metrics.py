@@ -22,10 +22,30 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 UNKNOWN = "unknown"
 
 
+M = TypeVar("M", Counter, Gauge, Histogram)
+
+
+class Children:
+    """`metric.labels(...)` remembered: prometheus-client takes a lock and builds a key per
+    call, several times per request on the hot path. Label values here are bounded (known
+    adapters, operations and statuses; never text from a request), so the cache is too."""
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[int, tuple[str, ...]], object] = {}
+
+    def of(self, metric: M, *labels: str) -> M:
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child  # type: ignore[return-value]
+
+
 class WorkerMetrics:
     def __init__(self, adapter: str, operations: list[str]) -> None:
         self.adapter = adapter
         self.operations = frozenset(operations)
+        self.children = Children()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.messages = Counter(
@@ -70,14 +90,14 @@ class WorkerMetrics:
         self.connected.labels(self.adapter).set_function(lambda: float(is_connected()))
 
     def started(self) -> None:
-        self.in_flight.labels(self.adapter).inc()
+        self.children.of(self.in_flight, self.adapter).inc()
 
     def finished(self, message_type: str, status: int | str | None) -> None:
         """One message done; `status` None means unfinished (left for redelivery)."""
-        self.in_flight.labels(self.adapter).dec()
+        self.children.of(self.in_flight, self.adapter).dec()
         operation = self.operation_label(message_type.removeprefix(self.adapter + "/"))
         label = "unfinished" if status is None else str(status)
-        self.messages.labels(self.adapter, operation, label).inc()
+        self.children.of(self.messages, self.adapter, operation, label).inc()
 
     def dead_lettered(self, reason: str) -> None:
         self.dead_lettered_total.labels(self.adapter, reason).inc()
@@ -93,12 +113,13 @@ class WorkerMetrics:
             nonlocal count
             count += 1
             if count > 1:
-                self.retries.labels(self.adapter, op).inc()
+                self.children.of(self.retries, self.adapter, op).inc()
             started = time.perf_counter()
             try:
                 return await call()
             finally:
-                self.central_seconds.labels(self.adapter, op).observe(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                self.children.of(self.central_seconds, self.adapter, op).observe(elapsed)
 
         return attempt
 

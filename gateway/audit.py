@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import hmac
 import secrets
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +28,7 @@ from aiohttp import web
 
 from adapters.logs import mask_text
 from gateway.audit_batch import AuditBatcher
+from gateway.ids import new_id
 from gateway.operations import BUS, REGISTRY
 from gateway.problems import ProblemError, problem_response
 from gateway.state import CLIENT_ID, PURPOSE, REQUEST_ID, SUBJECT
@@ -98,7 +98,7 @@ class AuditPublisher:
         body = await _request_bytes(request)
         head = f"{request.method} {request.path}\n".encode()
         return {
-            "event_id": uuid.uuid4().hex,
+            "event_id": new_id(),
             "time": datetime.now(UTC).isoformat(timespec="microseconds"),
             "request_id": request.get(REQUEST_ID, ""),
             "client_id": request.get(CLIENT_ID) or request.get(CLAIMED_CLIENT_ID),

@@ -11,8 +11,9 @@ for company, at high load the cost per event falls with the batch size.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
+
+from gateway.ids import new_id
 
 MAX_BATCH = 256
 
@@ -43,7 +44,7 @@ class AuditBatcher:
             del self._pending[: self._max_batch]
             body = b"[" + b",".join(event for event, _ in batch) + b"]"
             try:
-                await self._publish(body, uuid.uuid4().hex)
+                await self._publish(body, new_id())
             except Exception as exc:  # every waiter of this batch learns that it failed
                 for _, future in batch:
                     if not future.done():

@@ -25,15 +25,16 @@ import structlog
 from aio_pika.abc import (
     AbstractChannel,
     AbstractConnection,
-    AbstractIncomingMessage,
 )
 from aio_pika.exceptions import DeliveryError, PublishError
 from aiormq import spec
+from aiormq.abc import DeliveredMessage
 
 from adapters import amqp
 from adapters.errors import TopologyError
 from adapters.topology import BROKER_ERRORS as CONNECTION_ERRORS
 from adapters.topology import declare_topology
+from gateway.ids import new_id
 from gateway.problems import ProblemError, unavailable
 from schemas.config import BusSettings
 from schemas.envelope import (
@@ -162,7 +163,10 @@ class Bus:
                 arguments={"x-expires": self.settings.reply_queue_expires_ms},
             )
             self.reply_to = self.reply_queue
-        await replies.consume(self._on_reply, no_ack=True)
+        # Consumed on aiormq's channel: aio-pika would wrap each reply in an IncomingMessage
+        # and a second task, for a message we only read once (no ack: the queue is ours alone).
+        underlay = await channel.get_underlay_channel()
+        await underlay.basic_consume(replies.name, self._on_reply, no_ack=True)
         check_channel = await connection.channel(publisher_confirms=False)
         await self._check_consumers(check_channel)
         return check_channel
@@ -190,15 +194,16 @@ class Bus:
         finally:
             await channel.close()
 
-    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
-        future = self._pending.get(message.correlation_id or "")
+    async def _on_reply(self, message: DeliveredMessage) -> None:
+        props = message.header.properties
+        future = self._pending.get(props.correlation_id or "")
         if future is None or future.done():
             return  # a late or duplicate reply: its caller already has an answer
-        status = (message.headers or {}).get(Reply.STATUS)
+        status = (props.headers or {}).get(Reply.STATUS)
         future.set_result(
             ReplyMessage(
                 status if isinstance(status, int) else 502,
-                message.content_type or "application/json",
+                props.content_type or "application/json",
                 message.body,
             )
         )
@@ -240,7 +245,7 @@ class Bus:
                 self.retry_after,
                 source="adapter",
             )
-        correlation_id = uuid.uuid4().hex
+        correlation_id = new_id()
         future: asyncio.Future[ReplyMessage] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         try:

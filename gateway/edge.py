@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from gateway.ids import new_id
 from gateway.problems import ProblemError, from_http_exception, problem_response
 from gateway.state import CLIENT_ID, REQUEST_ID
 from schemas.problems import Problem, ProblemType
@@ -36,7 +36,7 @@ REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     supplied = request.headers.get(REQUEST_ID_HEADER, "")
-    rid = supplied if REQUEST_ID_RE.fullmatch(supplied) else uuid.uuid4().hex
+    rid = supplied if REQUEST_ID_RE.fullmatch(supplied) else new_id()
     request[REQUEST_ID] = rid
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(request_id=rid):

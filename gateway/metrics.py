@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
-from adapters.metrics import LATENCY_BUCKETS, UNKNOWN
+from adapters.metrics import LATENCY_BUCKETS, UNKNOWN, Children
 from adapters.registry import Registry
 from gateway.bus import Bus
 from gateway.queues import SEVERITY, QueueReport
@@ -24,6 +24,7 @@ class GatewayMetrics:
     def __init__(self, bus: Bus, registry: Registry, stats: ServiceStats) -> None:
         self.adapters = registry
         self.stats = stats
+        self.children = Children()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -94,11 +95,11 @@ class GatewayMetrics:
             return  # not an operation call (health, ops, metrics)
         if self.adapters.operation(adapter, operation) is None:
             adapter = operation = UNKNOWN  # never a label from arbitrary URLs
-        self.requests.labels(adapter, operation, str(response.status)).inc()
-        self.request_seconds.labels(adapter, operation).observe(duration)
+        self.children.of(self.requests, adapter, operation, str(response.status)).inc()
+        self.children.of(self.request_seconds, adapter, operation).observe(duration)
         bus_seconds = request.get(BUS_SECONDS)
         if isinstance(bus_seconds, float):
-            self.bus_seconds.labels(adapter, operation).observe(bus_seconds)
+            self.children.of(self.bus_seconds, adapter, operation).observe(bus_seconds)
         if adapter != UNKNOWN:
             self.stats.record(adapter, operation, response.status, duration)
         return

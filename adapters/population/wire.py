@@ -8,7 +8,7 @@ contract of schemas/population.py. Vietnamese text is normalised to NFC.
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
@@ -132,7 +132,9 @@ def _relative(element: Element | None) -> Relative | None:
 def _birth(element: Element | None) -> tuple[date | None, int | None]:
     full = text(element, "NgayThangNam")
     if full:
-        born = datetime.strptime(full, "%Y%m%d").date()
+        if len(full) != 8 or not (full.isascii() and full.isdigit()):
+            raise ValueError(f"not a YYYYMMDD date: {len(full)} characters")
+        born = date(int(full[:4]), int(full[4:6]), int(full[6:]))  # raises on a day that isn't
         return born, born.year
     year = text(element, "Nam")
     return None, int(year) if year and year.isdigit() else None

@@ -225,3 +225,15 @@ async def test_the_mock_accepts_both_requests(
     )
     receipt = await residence_declaration(declare, context(population_mock, str(uuid.uuid4())))
     assert receipt.declaration_id.startswith("TT31-")
+
+
+@pytest.mark.parametrize(
+    "value", ["20230230", "2023023", "２０２３０２０１", "2023-2-1", "00000101"]
+)
+async def test_an_impossible_or_malformed_birth_date_is_a_protocol_error(value: str) -> None:
+    good = recorded("population", "verify_match.xml")
+    assert b"<dc:NgayThangNam>20010722</dc:NgayThangNam>" in good
+    bad = good.replace(b"20010722", value.encode())
+    client, _ = client_with(answer(200, bad))
+    with pytest.raises(CentralProtocolError, match="date of birth"):
+        await citizen_verify(VERIFY, context(client))
