@@ -28,12 +28,14 @@ on a channel opened with `on_return_raises`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiormq import spec
+from aiormq.abc import DeliveredMessage
 from aiormq.connection import TransportFactory
 from aiormq.exceptions import AMQPConnectionError
 from yarl import URL
@@ -207,9 +209,7 @@ async def publish(
     mandatory: bool = True,
 ) -> None:
     """Publish on a confirming channel and wait for the confirm (see the module's notes)."""
-    underlay = await channel.get_underlay_channel()
-    if not isinstance(underlay, aiormq.Channel):  # `wait` is aiormq's Channel's, not its ABC's
-        raise TypeError(f"not an aiormq channel: {underlay!r}")
+    underlay = await _aiormq_channel(channel)
     await underlay.basic_publish(
         body,
         exchange=exchange,
@@ -218,3 +218,71 @@ async def publish(
         mandatory=mandatory,
         wait=False,
     )
+
+
+class Delivery:
+    """A message delivered to a consumer registered on aiormq's channel (see `consume`).
+
+    aio-pika would wrap each delivery in an `IncomingMessage` and run the callback in a
+    second task; the worker reads a handful of properties and acks once, so this thin
+    view is all it needs. `ack` queues the frame without waiting for the socket write
+    (aiormq's default waits a loop step for it); the broker sees frames in order.
+    """
+
+    __slots__ = (
+        "_channel",
+        "body",
+        "content_type",
+        "correlation_id",
+        "delivery_tag",
+        "headers",
+        "message_id",
+        "redelivered",
+        "reply_to",
+        "type",
+    )
+
+    def __init__(self, channel: aiormq.Channel, message: DeliveredMessage) -> None:
+        deliver = message.delivery
+        if not isinstance(deliver, spec.Basic.Deliver):
+            raise TypeError(f"not a consumer delivery: {deliver!r}")
+        props = message.header.properties
+        self._channel = channel
+        self.body: bytes = message.body
+        self.headers: dict[str, Any] = props.headers or {}
+        self.message_id: str | None = props.message_id
+        self.correlation_id: str | None = props.correlation_id
+        self.reply_to: str | None = props.reply_to
+        self.type: str | None = props.message_type
+        self.content_type: str | None = props.content_type
+        self.redelivered = bool(deliver.redelivered)
+        self.delivery_tag = int(deliver.delivery_tag or 0)
+
+    async def ack(self) -> None:
+        await self._channel.basic_ack(self.delivery_tag, wait=False)
+
+
+async def consume(
+    channel: AbstractChannel, queue: str, callback: Callable[[Delivery], Awaitable[None]]
+) -> str:
+    """Consume `queue` (acks required) with `callback` run in aiormq's task per delivery;
+    return the consumer tag. Cancel with `cancel`."""
+    underlay = await _aiormq_channel(channel)
+
+    async def deliver(message: DeliveredMessage) -> None:
+        await callback(Delivery(underlay, message))
+
+    ok = await underlay.basic_consume(queue, deliver)
+    return str(ok.consumer_tag)
+
+
+async def cancel(channel: AbstractChannel, consumer_tag: str) -> None:
+    underlay = await _aiormq_channel(channel)
+    await underlay.basic_cancel(consumer_tag)
+
+
+async def _aiormq_channel(channel: AbstractChannel) -> aiormq.Channel:
+    underlay = await channel.get_underlay_channel()
+    if not isinstance(underlay, aiormq.Channel):  # `wait` is aiormq's Channel's, not its ABC's
+        raise TypeError(f"not an aiormq channel: {underlay!r}")
+    return underlay

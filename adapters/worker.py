@@ -15,7 +15,7 @@ from typing import Any
 
 import aio_pika
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractExchange
 from pydantic import ValidationError
 
 from adapters import amqp
@@ -54,7 +54,7 @@ class Worker:
         self.metrics.track_connection(self.connected.is_set)
         self._sleep = sleep
         self._stopping = asyncio.Event()
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._inflight: set[asyncio.Task[Any]] = set()
         self._client: Any = None
         self._channel: AbstractChannel | None = None
         self._dead_exchange: AbstractExchange | None = None
@@ -104,7 +104,7 @@ class Worker:
                 queue = queues[self.adapter.name]
                 self._channel = channel
                 self._dead_exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
-                tag = await queue.consume(self._on_message)
+                tag = await amqp.consume(channel, queue.name, self._on_message)
             self.connected.set()
             self.log.info("worker.consuming", queue=self.queue_name)
             stopping = asyncio.ensure_future(self._stopping.wait())
@@ -115,7 +115,7 @@ class Worker:
             if self._stopping.is_set() and not closed.is_set():
                 # Stop taking work, finish what we hold (bounded), then leave.
                 with contextlib.suppress(*CONNECTION_ERRORS):
-                    await queue.cancel(tag)
+                    await amqp.cancel(channel, tag)
                 await self._drain(self.settings.gateway.shutdown_grace)
             elif closed.is_set():
                 raise ConnectionError("broker connection lost")
@@ -130,12 +130,17 @@ class Worker:
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=grace)
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        task = asyncio.create_task(self._handle(message))
+    async def _on_message(self, message: amqp.Delivery) -> None:
+        # Runs in the task aiormq starts for each delivery: tracked, not wrapped in another.
+        task = asyncio.current_task()
+        assert task is not None
         self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
+        try:
+            await self._handle(message)
+        finally:
+            self._inflight.discard(task)
 
-    async def _handle(self, message: AbstractIncomingMessage) -> None:
+    async def _handle(self, message: amqp.Delivery) -> None:
         request_id = message.message_id or "-"
         log = self.log.bind(request_id=request_id, type=message.type)
         started = time.perf_counter()
@@ -156,7 +161,7 @@ class Worker:
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
-    async def _process(self, message: AbstractIncomingMessage, log: Any) -> int | str:
+    async def _process(self, message: amqp.Delivery, log: Any) -> int | str:
         headers = message.headers or {}
         op_name = (message.type or "").removeprefix(self.adapter.name + "/")
         operation = self.adapter.operations.get(op_name)
@@ -231,7 +236,7 @@ class Worker:
             return 0, b"", ""
         return 200, response.model_dump_json().encode(), JSON
 
-    async def _reject(self, message: AbstractIncomingMessage, reason: str, log: Any) -> str:
+    async def _reject(self, message: amqp.Delivery, reason: str, log: Any) -> str:
         """Answer the caller, then dead-letter a message that can never succeed."""
         status, body, content_type = _problem(
             502,
@@ -245,7 +250,7 @@ class Worker:
         return reason
 
     async def _reply(
-        self, message: AbstractIncomingMessage, status: int, body: bytes, content_type: str
+        self, message: amqp.Delivery, status: int, body: bytes, content_type: str
     ) -> None:
         if not message.reply_to or self._channel is None:
             return
@@ -263,7 +268,7 @@ class Worker:
                 self._channel, body, exchange="", routing_key=message.reply_to, props=props
             )
 
-    async def _dead_letter(self, message: AbstractIncomingMessage, reason: str, log: Any) -> None:
+    async def _dead_letter(self, message: amqp.Delivery, reason: str, log: Any) -> None:
         assert self._dead_exchange is not None
         headers = dict(message.headers or {})
         headers[Header.REASON] = reason
