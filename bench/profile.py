@@ -94,6 +94,7 @@ SOCKET_WRITES = frozenset(
         ("StreamWriter.write", "asyncio/streams.py"),
         ("StreamWriter._writelines", "aiohttp/http_writer.py"),
         ("StreamWriter._write", "aiohttp/http_writer.py"),
+        ("CoalescingTransport.flush", "adapters/amqp.py"),  # our AMQP writes go out here
     }
 )
 

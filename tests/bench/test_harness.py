@@ -110,6 +110,22 @@ def test_profile_summary_groups_self_time_by_component(tmp_path: Path) -> None:
     assert profile.summarise(tmp_path / "missing.raw")["samples"] == 0
 
 
+def test_the_library_floor_leaves_our_code_out(tmp_path: Path) -> None:
+    raw = tmp_path / "worker.raw"
+    raw.write_text(
+        "process 1;main (gateway/cli.py);Worker._call (adapters/worker.py) 25\n"
+        "process 1;main (gateway/cli.py);CoalescingTransport.flush (adapters/amqp.py) 25\n"
+        "process 1;main (gateway/cli.py);ClientSession._request (aiohttp/client.py) 50\n"
+    )
+    worker = profile.summarise(raw) | {"cpu_us_per_request": 800.0}
+    components = {row["frame"]: row["percent"] for row in worker["components"]}
+    # The coalescing transport's flush is where the AMQP send system call happens.
+    assert components["socket writes (transport.write: send syscalls)"] == 25.0
+    idle = {"samples": 0}
+    assert report.library_floor({"worker": worker, "gateway": idle}) == (25.0, 600.0)
+    assert report.library_floor({"gateway": idle}) is None
+
+
 def _run(target: str, rps: float, p50: float, cpu: dict[str, float]) -> dict[str, Any]:
     return {
         "target": target,
