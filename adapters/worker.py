@@ -152,6 +152,10 @@ class Worker:
             # Not acked: the broker redelivers it once this connection is gone.
             log.warning("message.unfinished", error=type(exc).__name__)
             return
+        except asyncio.CancelledError:
+            # aiormq cancels a channel's consumer tasks when the channel closes: the same case.
+            log.warning("message.unfinished", error="channel closed")
+            raise
         finally:
             self.metrics.finished(message.type or "", status)
         log.info(
