@@ -197,6 +197,26 @@ def settle(stack: Stack, within: float = SETTLE_TIMEOUT_S) -> float:
     return time.monotonic() - started
 
 
+PROBE_LOOPS = 200_000
+
+
+def speed_probe(tries: int = 3) -> float:
+    """Milliseconds one core takes for a fixed pure-Python loop (the best of `tries`).
+
+    Shared virtual machines change speed from one second to the next; the probe, run
+    before every measurement, shows how much, so that readers know how far to trust
+    comparisons between runs (ratios within one run share the machine's speed).
+    """
+    best = float("inf")
+    for _ in range(tries):
+        started = time.perf_counter()
+        total = 0
+        for i in range(PROBE_LOOPS):
+            total += i * i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def measure(
     stack: Stack,
     targets: Targets,
@@ -207,6 +227,7 @@ def measure(
     label: str,
 ) -> dict[str, Any]:
     settle(stack)
+    probe_ms = speed_probe()
     request = targets.request(target)
     meter = Meter(stack.pids())
     meter.start()
@@ -231,6 +252,7 @@ def measure(
         "rps": result.rps,
         "errors": result.errors,
         # Cores busy with anything else (other people's work on a shared machine): noise.
+        "speed_probe_ms": probe_ms,
         "machine_busy_cores": meter.machine_seconds / seconds,
         "others_busy_cores": max(0.0, meter.machine_seconds - ours) / seconds,
         "cpu_seconds": {name: u.cpu_seconds for name, u in usage.items()},

@@ -173,6 +173,7 @@ def markdown(
         f"| plan | {plan.repetitions} repetitions × {len(plan.targets)} targets × connections "
         f"{', '.join(map(str, plan.connections))}, {plan.duration:g} s each, interleaved |",
         f"| other load | {_noise(result['runs'], machine['cores'])} |",
+        f"| machine speed | {_speed(result['runs'])} |",
         f"| data set | {meta['data']} |",
         f"| auth | {meta['auth']} |",
         f"| audit | {meta['audit']} |",
@@ -234,6 +235,23 @@ def _noise(runs: list[dict[str, Any]], cores: int) -> str:
     return (
         f"processes outside the benchmark kept {s['median']:.2f} of {cores} cores busy "
         f"(median of the runs; {s['min']:.2f}–{s['max']:.2f}), from /proc/stat"
+    )
+
+
+def _speed(runs: list[dict[str, Any]]) -> str:
+    probes = [r["speed_probe_ms"] for r in runs if "speed_probe_ms" in r]
+    if not probes:
+        return "not measured"
+    s = spread(probes)
+    varied = s["max"] / s["min"] if s["min"] > 0 else 1.0
+    verdict = (
+        "steady"
+        if varied < 1.25
+        else f"it varied {varied:.1f}×: compare ratios within this run, not absolute figures"
+    )
+    return (
+        f"a fixed Python loop took {s['median']:.1f} ms before each run "
+        f"({s['min']:.1f}–{s['max']:.1f}); {verdict}"
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bench import procstat, profile, report, wrk
+from bench import harness, procstat, profile, report, wrk
 from bench.harness import SERVING, Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +40,7 @@ def test_a_brief_run_writes_the_page_and_sane_figures(tmp_path: Path) -> None:
         assert run["requests"] > 0, run
         assert run["errors"] == 0, run
         assert 0 < run["p50_ms"] <= run["p99_ms"], run
+        assert run["speed_probe_ms"] > 0, run
         for process in SERVING[run["target"]]:
             if process in run["cpu_seconds"]:
                 assert run["cpu_seconds"][process] > 0, (process, run)
@@ -61,6 +62,7 @@ def test_a_brief_run_writes_the_page_and_sane_figures(tmp_path: Path) -> None:
     assert "| 8 | gateway |" in page
     assert "## Against the goals" in page
     assert "## Where the time goes" in page
+    assert "| machine speed | a fixed Python loop took" in page
 
 
 def test_lua_strings_carry_any_bytes() -> None:
@@ -108,6 +110,15 @@ def test_profile_summary_groups_self_time_by_component(tmp_path: Path) -> None:
     assert components["socket writes (transport.write: send syscalls)"] == 30.0
     assert [row["frame"] for row in summary["ours"]] == ["call_operation (gateway/operations.py)"]
     assert profile.summarise(tmp_path / "missing.raw")["samples"] == 0
+
+
+def test_the_speed_probe_and_its_verdict() -> None:
+    assert harness.speed_probe(tries=1) > 0
+    steady = [{"speed_probe_ms": v} for v in (10.0, 10.5, 11.0)]
+    assert report._speed(steady).endswith("steady")
+    shaky = [{"speed_probe_ms": v} for v in (10.0, 20.0, 15.0)]
+    assert "varied 2.0×" in report._speed(shaky)
+    assert report._speed([{}]) == "not measured"
 
 
 def test_the_library_floor_leaves_our_code_out(tmp_path: Path) -> None:
