@@ -170,3 +170,49 @@ def test_ratios_are_to_direct_at_the_same_connection_count() -> None:
     assert goals["gateway throughput / peer's, 64 connections"]["measured"] == pytest.approx(2.75)
     assert goals["gateway throughput / peer's, 64 connections"]["met"] is True
     assert goals["gateway + worker CPU per request, 64 connections"]["met"] is True
+
+
+def _goal(name: str, measured: float, target: float, at_most: bool, unit: str) -> dict[str, Any]:
+    return {
+        "goal": name,
+        "measured": measured,
+        "target": target,
+        "at_most": at_most,
+        "unit": unit,
+        "met": False,
+    }
+
+
+def test_unmet_targets_are_worked_out_from_the_run_s_own_figures() -> None:
+    path = {"gateway": 800.0, "worker": 900.0, "broker": 700.0, "mock": 600.0}
+    cells = {
+        "gateway": {"64": {"rps": {"median": 500.0}, "cpu_us_per_request": path}},
+        "peer": {"64": {"rps": {"median": 1000.0}, "cpu_us_per_request": {}}},
+        "direct": {"64": {"rps": {"median": 5000.0}, "cpu_us_per_request": {}}},
+    }
+    ratios = {"peer": {"1": {"p50_added_ms": 3.0}}}
+    goal_list = [
+        _goal("gateway + worker CPU per request, 64 connections", 1700, 500, True, "µs"),
+        _goal("gateway throughput / peer's, 64 connections", 0.5, 2, False, "×"),
+        _goal("gateway throughput / direct's, 64 connections", 0.1, 0.2, False, "×"),
+        _goal("added p50 over direct, 1 connection", 6.0, 1, True, "ms"),
+    ]
+    worker = {
+        "samples": 10,
+        "cpu_us_per_request": 1800.0,  # while profiled; the floor reads the table's 900
+        "components": [{"frame": "our code: adapters/", "percent": 50.0}],
+    }
+    gateway = {"samples": 10, "cpu_us_per_request": 800.0, "components": []}
+    profiles = {"worker": worker, "gateway": gateway}
+    text = "\n".join(report._budget_section(cells, ratios, goal_list, profiles))
+    # 500 req/s × 3000 µs = 1.5 cores; 2× the peer (2000 req/s) leaves 750 µs per request.
+    assert "used 1.50 cores" in text
+    assert "allow 750 µs per request for every process together" in text
+    assert "the broker and the mock alone take 1300" in text
+    # 20 % of direct (1000 req/s) leaves 1500 µs; the floor is 800 + 450.
+    assert "allow 1500 µs per request in all" in text
+    assert "library floor of the gateway and the worker 1250" in text
+    assert "would still spend 1250 µs" in text
+    assert "the peer, with neither and no audit hop, adds 3.0 ms" in text
+    met = [{**g, "met": True} for g in goal_list]
+    assert "Every target above is met" in "\n".join(report._budget_section(cells, {}, met, {}))
