@@ -9,9 +9,12 @@ every frame already queued), so holding the bytes until the end of the current
 event-loop step and writing them together turns a burst of N frames into one
 system call, with no added wait: the flush is the next callback the loop runs.
 
-Frame order is kept (one buffer, appended in order), closing flushes first,
-and flow control still comes from the real transport: its protocol pauses the
-writer when the kernel buffer fills, as before.
+Frame order is kept (one buffer, appended in order) and closing flushes first.
+When the broker stops reading, what bounds the bytes held is aiormq's frame
+queue (ten frames; a publisher waits when it is full), the real transport's
+flow control for the frames aiormq still drains (RPCs, heartbeats), and every
+publish's timeout in our callers: at most the publishes in flight, each of
+which ends in a 503 or a redelivery when its confirm does not come.
 
 `connect` is `aio_pika.connect` with this transport; every process of ours
 opens its broker connections through it.
