@@ -166,7 +166,7 @@ class Worker:
         )
 
     async def _process(self, message: amqp.Delivery, log: Any) -> int | str:
-        headers = message.headers or {}
+        headers = message.headers
         op_name = (message.type or "").removeprefix(self.adapter.name + "/")
         operation = self.adapter.operations.get(op_name)
         if operation is None:
@@ -274,7 +274,7 @@ class Worker:
 
     async def _dead_letter(self, message: amqp.Delivery, reason: str, log: Any) -> None:
         assert self._dead_exchange is not None
-        headers = dict(message.headers or {})
+        headers = dict(message.headers)
         headers[Header.REASON] = reason
         headers[Header.ORIGIN_QUEUE] = self.queue_name
         await self._dead_exchange.publish(

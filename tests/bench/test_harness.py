@@ -172,8 +172,11 @@ def test_ratios_are_to_direct_at_the_same_connection_count() -> None:
     assert goals["gateway + worker CPU per request, 64 connections"]["met"] is True
 
 
-def _goal(name: str, measured: float, target: float, at_most: bool, unit: str) -> dict[str, Any]:
+def _goal(
+    key: str, name: str, measured: float, target: float, at_most: bool, unit: str
+) -> dict[str, Any]:
     return {
+        "key": key,
         "goal": name,
         "measured": measured,
         "target": target,
@@ -192,10 +195,10 @@ def test_unmet_targets_are_worked_out_from_the_run_s_own_figures() -> None:
     }
     ratios = {"peer": {"1": {"p50_added_ms": 3.0}}}
     goal_list = [
-        _goal("gateway + worker CPU per request, 64 connections", 1700, 500, True, "µs"),
-        _goal("gateway throughput / peer's, 64 connections", 0.5, 2, False, "×"),
-        _goal("gateway throughput / direct's, 64 connections", 0.1, 0.2, False, "×"),
-        _goal("added p50 over direct, 1 connection", 6.0, 1, True, "ms"),
+        _goal("cpu", "gateway + worker CPU per request, 64 connections", 1700, 500, True, "µs"),
+        _goal("vs_peer", "gateway throughput / peer's, 64 connections", 0.5, 2, False, "×"),
+        _goal("vs_direct", "gateway throughput / direct's, 64 connections", 0.1, 0.2, False, "×"),
+        _goal("added_p50", "added p50 over direct, 1 connection", 6.0, 1, True, "ms"),
     ]
     worker = {
         "samples": 10,
