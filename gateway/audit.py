@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ import orjson
 import structlog
 from aiohttp import web
 
+from adapters.interface import Operation
 from adapters.logs import mask_text
 from gateway.audit_batch import AuditBatcher
 from gateway.ids import new_id
@@ -33,22 +32,20 @@ from gateway.operations import BUS, REGISTRY
 from gateway.problems import ProblemError, problem_response
 from gateway.state import CLIENT_ID, PURPOSE, REQUEST_ID, SUBJECT
 from gateway.tokens import CLAIMED_CLIENT_ID
+from schemas.audit import keyed_hash, subject_hash
 from schemas.problems import Problem, ProblemType
 from schemas.security import AuditSettings
+
+__all__ = ["RECEIPT_HEADER", "AuditPublisher", "keyed_hash", "subject_hash"]
 
 log = structlog.get_logger("lgsp.audit")
 
 AUDITED_PREFIX = "/v1/"
 OAUTH_PATH = "/token"
-
-
-def keyed_hash(key: bytes, label: str, data: bytes) -> str:
-    """HMAC-SHA256 over a labelled input: one key, separate domains for subjects and bodies."""
-    return hmac.new(key, label.encode() + b"\x00" + data, hashlib.sha256).hexdigest()
-
-
-def subject_hash(key: bytes, subject: str) -> str:
-    return keyed_hash(key, "subject", subject.strip().encode())
+# On every answer that disclosed personal data: the id of the audit record that holds it.
+RECEIPT_HEADER = "LGSP-Audit-Receipt"
+# The response's fields outside every field group: always part of a disclosure.
+BASE_GROUP = "base"
 
 
 def is_audited(path: str) -> bool:
@@ -111,17 +108,43 @@ class AuditPublisher:
             "status": response.status,
             "request_hash": keyed_hash(self.key, "request", head + body),
             "duration_ms": round(duration * 1000, 3),
+            **self._client_facts(request, response),
         }
 
-    def carries_personal_data(self, request: web.Request, response: web.StreamResponse) -> bool:
+    def _client_facts(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> dict[str, str | None]:
+        """The client's registered name and confidentiality, and the field groups disclosed."""
+        from gateway.auth import CLIENT  # here: gateway.auth imports this module
+
+        client = request.get(CLIENT)
+        if client is None:
+            return {}
+        facts: dict[str, str | None] = {
+            "client_title": client.title or None,
+            "disclose_after": client.disclose_after,
+        }
+        operation = self._personal_operation(request, response)
+        if operation is not None:
+            granted = client.rights.groups(request.match_info["adapter"], operation.name)
+            groups = [g for g in sorted(operation.field_groups) if "*" in granted or g in granted]
+            facts["disclosed"] = ",".join([BASE_GROUP, *groups])
+        return facts
+
+    def _personal_operation(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> Operation[Any] | None:
         if not 200 <= response.status < 300:
-            return False
+            return None
         adapter = request.match_info.get("adapter")
         name = request.match_info.get("operation")
         if adapter is None or name is None:
-            return False
+            return None
         operation = request.app[REGISTRY].operation(adapter, name)
-        return operation is not None and operation.personal_data
+        return operation if operation is not None and operation.personal_data else None
+
+    def carries_personal_data(self, request: web.Request, response: web.StreamResponse) -> bool:
+        return self._personal_operation(request, response) is not None
 
     async def observe(
         self, request: web.Request, response: web.StreamResponse, duration: float
@@ -132,6 +155,9 @@ class AuditPublisher:
         body = orjson.dumps(event)
         if self.carries_personal_data(request, response):
             if await self._publish(request.app, body, event["event_id"]):
+                # The receipt: a local system files it with its case; `lgsp audit search
+                # --receipt` and subject access find the record by it.
+                response.headers[RECEIPT_HEADER] = event["event_id"]
                 return None
             return problem_response(
                 Problem(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from typing import Any
 
 import aio_pika
@@ -21,6 +22,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from adapters import amqp
 from adapters.topology import declare_topology
+from gateway.audit_checkpoints import Checkpointer
 from gateway.audit_store import AuditStore, MalformedEvent
 from schemas.config import Settings
 from schemas.envelope import AUDIT_QUEUE
@@ -41,6 +43,26 @@ class AuditWriter:
         self._progress = asyncio.Condition()
         self._stop = asyncio.Event()
         self._batch: asyncio.Future[None] | None = None
+        # Signed checkpoints of the head (gateway/audit_checkpoints.py); the lock keeps the
+        # store's one connection to one thread at a time.
+        self.checkpoints = Checkpointer(settings.audit)
+        self._store_lock = asyncio.Lock()
+
+    async def checkpoint(self, *, final: bool = False) -> None:
+        """Sign the head when due (or, `final`, whenever it moved since the last checkpoint)."""
+        async with self._store_lock:
+            seq, head = await asyncio.to_thread(self.store.head)
+            now = time.monotonic()
+            if self.checkpoints.due(seq, now if not final else float("inf")):
+                try:
+                    await asyncio.to_thread(self.checkpoints.write, seq, head, now)
+                except OSError as exc:  # records stay written; the next checkpoint covers them
+                    log.error("audit.checkpoint_failed", error=type(exc).__name__, seq=seq)
+
+    async def _checkpoint_timer(self) -> None:
+        while True:
+            await self.checkpoint()
+            await asyncio.sleep(self.settings.audit.checkpoint_interval)
 
     def stop(self) -> None:
         self._stop.set()
@@ -51,6 +73,16 @@ class AuditWriter:
             await self._progress.wait_for(lambda: self.written >= count)
 
     async def run(self) -> None:
+        timer = asyncio.create_task(self._checkpoint_timer())
+        try:
+            await self._run()
+        finally:
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+            await self.checkpoint(final=True)
+
+    async def _run(self) -> None:
         delay = 0.1
         while not self._stop.is_set():
             try:
@@ -124,15 +156,17 @@ class AuditWriter:
             (message, _events_of(message.body)) for message in batch
         ]
         good = [event for _, events in parsed if events for event in events]
-        try:
-            written = await asyncio.to_thread(self.store.append, good)
-        except MalformedEvent:
-            written = 0
-            for event in good:
-                try:
-                    written += await asyncio.to_thread(self.store.append, [event])
-                except MalformedEvent:
-                    log.error("audit.event_malformed", event_id=str(event.get("event_id")))
+        async with self._store_lock:
+            try:
+                written = await asyncio.to_thread(self.store.append, good)
+            except MalformedEvent:
+                written = 0
+                for event in good:
+                    try:
+                        written += await asyncio.to_thread(self.store.append, [event])
+                    except MalformedEvent:
+                        log.error("audit.event_malformed", event_id=str(event.get("event_id")))
+        await self.checkpoint()
         last_good: AbstractIncomingMessage | None = None
         for message, events in parsed:
             if events is None:

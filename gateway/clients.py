@@ -20,6 +20,7 @@ import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,9 @@ class Client:
     rate_limit: RateLimit
     revoked: bool
     certificates: frozenset[str]
+    title: str = ""
+    # A confidential client's accesses are hidden from citizens before this date (ISO).
+    disclose_after: str | None = None
 
 
 def compile_client(client_id: str, settings: ClientSettings) -> Client:
@@ -87,6 +91,10 @@ def compile_client(client_id: str, settings: ClientSettings) -> Client:
         rate_limit=settings.rate_limit,
         revoked=settings.revoked,
         certificates=frozenset(settings.certificates),
+        title=settings.title,
+        disclose_after=settings.disclose_after.isoformat()
+        if settings.confidential and settings.disclose_after
+        else None,
     )
 
 
@@ -181,8 +189,11 @@ def add_client(
     rate: float | None = None,
     burst: int | None = None,
     certificates: list[str] | None = None,
+    disclose_after: date | None = None,
 ) -> str:
-    """Add a client to the config file; return its secret (shown once, never stored)."""
+    """Add a client to the config file; return its secret (shown once, never stored).
+
+    With `disclose_after` the client is confidential: citizens see its accesses from then."""
     if not CLIENT_ID_RE.fullmatch(client_id):
         raise ConfigError(f"client id {client_id!r}: 2-63 of a-z 0-9 -, not starting with -")
     config = load_config(path)
@@ -197,8 +208,10 @@ def add_client(
         allow=allow,
         rate_limit=RateLimit(rate=rate or limit.rate, burst=burst or limit.burst),
         certificates=certificates or [],
+        confidential=disclose_after is not None,
+        disclose_after=disclose_after,
     )
-    clients[client_id] = entry.model_dump(mode="json")
+    clients[client_id] = entry.model_dump(mode="json", exclude_none=True)
     save_config(path, config)
     return secret
 
@@ -244,7 +257,7 @@ def set_up_demo_client(config: dict[str, Any], config_file: Path) -> None:
     )
     config["auth"] = {
         "keys_dir": str(var / "keys"),
-        "clients": {DEMO_CLIENT: demo.model_dump(mode="json")},
+        "clients": {DEMO_CLIENT: demo.model_dump(mode="json", exclude_none=True)},
     }
     demo_file = var / "demo-client.json"
     tmp = demo_file.with_suffix(".tmp")
