@@ -38,5 +38,5 @@ async def enterprise_lookup(
     req: EnterpriseLookupRequest, ctx: Context[BusinessClient]
 ) -> EnterpriseLookupResponse:
     """Look up an enterprise in the national business registry by its tax code."""
-    answer = await ctx.client.enterprise(req.tax_code)
+    answer = await ctx.client.enterprise(req.tax_code, ctx.purpose)
     return EnterpriseLookupResponse(enterprise=wire.enterprise(answer))

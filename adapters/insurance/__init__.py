@@ -49,7 +49,7 @@ async def participant_lookup(
     req: ParticipantLookupRequest, ctx: Context[InsuranceClient]
 ) -> ParticipantLookupResponse:
     """A social-insurance participant and their insured household, by social-insurance code."""
-    data = await ctx.client.call(HOUSEHOLD, {"maSoBhxh": req.social_insurance_code})
+    data = await ctx.client.call(HOUSEHOLD, {"maSoBhxh": req.social_insurance_code}, ctx.purpose)
     return ParticipantLookupResponse(participant=wire.participant(data))
 
 
@@ -65,6 +65,7 @@ async def contribution_history(
             "tuThang": wire.from_month(req.from_month),
             "denThang": wire.from_month(req.to_month),
         },
+        ctx.purpose,
     )
     return wire.history(data)
 
@@ -81,7 +82,7 @@ async def health_card_verify(
         body["hoTen"] = req.full_name
     if req.date_of_birth is not None:
         body["ngaySinh"] = req.date_of_birth.strftime("%Y%m%d")
-    return wire.card(await ctx.client.call(CARD, body))
+    return wire.card(await ctx.client.call(CARD, body, ctx.purpose))
 
 
 @adapter.operation("code-search", personal_data=True, subject="full_name")
@@ -97,4 +98,6 @@ async def code_search(req: CodeSearchRequest, ctx: Context[InsuranceClient]) -> 
     ):
         if name is not None:
             body[field] = name
-    return CodeSearchResponse(matches=wire.matches(await ctx.client.call(SEARCH, body)))
+    return CodeSearchResponse(
+        matches=wire.matches(await ctx.client.call(SEARCH, body, ctx.purpose))
+    )

@@ -41,6 +41,7 @@ def _requester(ctx: Context[PopulationClient]) -> dict[str, str]:
         "MaDVC": purpose.procedure_code,
         "MaCanBo": purpose.officer_id,
         "MaDonVi": ctx.client.unit,
+        "MaHoSoTTHC": purpose.case_id,
     }
 
 
