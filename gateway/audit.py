@@ -171,10 +171,18 @@ class AuditPublisher:
                 event["request_id"],
                 {"Retry-After": str(request.app[BUS].retry_after)},
             )
-        task = asyncio.create_task(self._publish_later(request.app, body, event["event_id"]))
+        self.publish_in_background(request.app, body, event["event_id"])
+        return None
+
+    def publish_in_background(
+        self, app: web.Application, body: bytes, event_id: str | None = None
+    ) -> None:
+        """Record an event without making anyone wait (riding out a broker outage)."""
+        if event_id is None:
+            event_id = str(orjson.loads(body)["event_id"])
+        task = asyncio.create_task(self._publish_later(app, body, event_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-        return None
 
     async def _publish(
         self, app: web.Application, body: bytes, event_id: str, *, final: bool = True

@@ -81,6 +81,7 @@ class Client:
     title: str = ""
     # A confidential client's accesses are hidden from citizens before this date (ISO).
     disclose_after: str | None = None
+    subject_norm: int = 0  # the enumeration alarm's norm; 0: the configured default
 
 
 def compile_client(client_id: str, settings: ClientSettings) -> Client:
@@ -92,6 +93,7 @@ def compile_client(client_id: str, settings: ClientSettings) -> Client:
         revoked=settings.revoked,
         certificates=frozenset(settings.certificates),
         title=settings.title,
+        subject_norm=settings.subject_norm,
         disclose_after=settings.disclose_after.isoformat()
         if settings.confidential and settings.disclose_after
         else None,

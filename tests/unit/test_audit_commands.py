@@ -1,4 +1,4 @@
-"""`lgsp audit verify --checkpoints | search --receipt | report | archive`, and what init sets up."""
+"""`lgsp audit verify --checkpoints | search --receipt | report | archive`; what init sets up."""
 
 from __future__ import annotations
 
