@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import urllib.parse
 from collections import Counter
 from pathlib import Path
@@ -12,7 +13,10 @@ from typing import Any
 import aio_pika
 import orjson
 
+from gateway import audit_checkpoints as checkpoints
 from gateway.audit import subject_hash
+from gateway.audit_checkpoints import load_public_key
+from gateway.audit_verify import verify_trail
 from gateway.auth import AUDIT
 from gateway.operations import BUS
 from mocks.settings import MockSettings
@@ -246,3 +250,40 @@ async def test_one_batch_with_malformed_messages_is_acked_once_and_nothing_stays
             await running.stop()  # a stopped writer's unacked messages would go back to the queue
         assert recorded == ["r1", "r2", "r3", "r5"]
         assert await audit_queue_depth(rabbit) == 0
+
+
+async def test_the_writer_signs_the_head_every_n_records_and_every_t_seconds(
+    rabbit: Rabbit,
+    mock_settings: MockSettings,
+    generated: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.sqlite3"
+    every = {"checkpoint_every": 10, "checkpoint_interval": 0.5}
+    async with running_stack(rabbit, mock_settings, generated, workers=False, audit=every) as stack:
+        await stack.app[BUS].connected.wait()
+        token = bearer(stack.token())
+        async with audit_writer(stack.settings, path) as running:
+            settings = running.writer.settings.audit
+            public = load_public_key(settings.checkpoint_key_file)
+            async with asyncio.timeout(30):
+                for i in range(25):  # one record at a time: each batch holds one event
+                    assert (await stack.client.get("/v1/services", headers=token)).status == 200
+                    await running.writer.wait_written(i + 1)
+                # 25 is not a multiple of 10: the timer signs it within an interval or two.
+                while checkpoints.read(settings.checkpoint_file, public)[-1].seq != 25:
+                    await asyncio.sleep(0.05)
+            signed = [c.seq for c in checkpoints.read(settings.checkpoint_file, public)]
+            assert signed[0] == 0  # the writer signs the head it starts from
+            assert signed == sorted(signed)
+            # Never more than N records without a checkpoint.
+            assert all(b - a <= 10 for a, b in itertools.pairwise(signed))
+            assert len(signed) >= 4
+            verdict = verify_trail(
+                running.store,
+                stack.settings.audit.chain_key.get_secret_value().encode(),
+                archive_dir=tmp_path / "archive",
+                checkpoints=settings.checkpoint_file,
+                public_key=public,
+            )
+            assert verdict.ok, verdict.problem
