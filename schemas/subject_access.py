@@ -33,6 +33,8 @@ class SubjectAccessRequest(LocalModel):
     # `next_cursor` of the page before; absent for the first (newest) page.
     cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,18}$")
     limit: int = Field(default=20, ge=1, le=MAX_PAGE)
+    # An answer's `LGSP-Audit-Receipt`: just that access (when it concerned this person).
+    receipt: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{8,128}$")
 
     @model_validator(mode="after")
     def _period_in_order(self) -> SubjectAccessRequest:

@@ -113,6 +113,7 @@ async def subject_access(
     hashes = trail.hashes(req)
     query = TrailQuery(
         subject_hashes=tuple(hashes),
+        event_id=req.receipt,
         since=_start(req.since),
         until=_start(req.until + timedelta(days=1)) if req.until else None,
         before_seq=int(req.cursor) if req.cursor else None,

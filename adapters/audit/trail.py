@@ -31,6 +31,7 @@ class TrailQuery:
 
     subject_hashes: Sequence[str] = ()
     client_id: str | None = None
+    event_id: str | None = None  # one record, by its receipt
     since: datetime | None = None
     until: datetime | None = None
     before_seq: int | None = None
@@ -56,7 +57,11 @@ class TrailReader:
         if not self.path.exists():
             raise StoreUnavailable(f"no audit store at {self.path}")
         db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-        db.execute("PRAGMA query_only = ON")
+        try:
+            db.execute("PRAGMA query_only = ON")
+        except sqlite3.Error:
+            db.close()
+            raise
         return db
 
     def page(self, query: TrailQuery) -> TrailPage:
@@ -70,6 +75,9 @@ class TrailReader:
             params.append(query.client_id)
         if not clauses:
             raise ValueError("a trail is asked for a subject or a client")
+        if query.event_id is not None:
+            clauses.append("event_id = ?")
+            params.append(query.event_id)
         if query.since is not None:
             clauses.append("time >= ?")
             params.append(query.since.isoformat(timespec="microseconds"))

@@ -96,6 +96,18 @@ async def test_pages_follow_the_cursor_without_overlap(store: Path) -> None:
     assert cases == ["HS-6", "HS-5", "HS-inspect", "HS-1"]
 
 
+async def test_a_receipt_finds_its_access_but_only_in_this_persons_trail(store: Path) -> None:
+    mine = (await ask(store)).accesses[1]
+    (found,) = (await ask(store, receipt=mine.receipt)).accesses
+    assert found == mine
+    db = AuditStore(store, KEY)
+    try:
+        (theirs,) = [r for r in db.search() if r["case_id"] == "HS-2"]
+    finally:
+        db.close()
+    assert (await ask(store, receipt=theirs["event_id"])).accesses == []
+
+
 async def test_the_period_bounds_the_trail(store: Path) -> None:
     recent = await ask(store, since=(TODAY - timedelta(days=7)).isoformat())
     assert "HS-1" not in [a.case_id for a in recent.accesses]
