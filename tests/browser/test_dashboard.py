@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.ops_stack import PROBE_QUEUE, ops_stack
+from gateway.enumeration import WATCH
+from tests.support.ops_stack import CLIENT_ID, PROBE_QUEUE, ops_stack
 from tests.support.rabbit import Rabbit
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -34,7 +36,7 @@ CHROMIUM_FLAGS = [
 class Rows(HTMLParser):
     """Table rows keyed by their data-queue / data-service / data-dead-letter attribute."""
 
-    KEYS = ("data-queue", "data-service", "data-dead-letter")
+    KEYS = ("data-queue", "data-service", "data-dead-letter", "data-alarm")
 
     def __init__(self) -> None:
         super().__init__()
@@ -107,6 +109,10 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
             lambda r: next(q for q in r["queues"] if q["role"] == "dead-letter")["ready"] == 1
         )
         assert report["verdict"] == "warning"
+        # An enumeration alarm, raised by the gateway's own watch (norm 1, two people).
+        watch = stack.app[WATCH]
+        for subject in ("a", "b"):
+            watch.seen(CLIENT_ID, subject, 1, time.monotonic())
         url = str(stack.client.make_url("/ops").with_query(token=stack.ops_token))
 
         dom = await chromium(url, tmp_path / "profile-dom", "--dump-dom")
@@ -128,6 +134,8 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
             "worker",
             PROBE_QUEUE,
         )
+        alarm = row(page.rows, f"data-alarm={CLIENT_ID}")
+        assert (alarm["verdict"], alarm["distinct"], alarm["norm"]) == ("warning", "2", "1")
         assert "crash-1" not in dom  # message bodies never reach the page
 
         shot = tmp_path / "dashboard.png"
