@@ -30,12 +30,17 @@ from typing import Any
 
 import orjson
 
+from adapters.errors import LgspError
 from gateway.audit_store import GENESIS, AuditStore, Finding, chain_hash
 from schemas.audit import FIELDS
 
 FORMAT = "lgsp-audit-archive/1"
 PATTERN = "audit-*.jsonl"
 BATCH = 100_000  # records per archive file at most
+
+
+class ArchiveError(LgspError):
+    """The live store cannot be archived as it is (its chain does not start at its base)."""
 
 
 def _digest(path: Path) -> str:
@@ -62,7 +67,11 @@ def archive_old(store: AuditStore, directory: Path, retention_days: int) -> Path
         "last_seq": last,
         "prev_hash": base_hash,
     }
-    assert first == base_seq + 1  # the store's chain starts right after its base
+    if first != base_seq + 1:
+        raise ArchiveError(
+            f"the live chain starts at record {first}, not right after its base {base_seq}: "
+            "run `lgsp audit verify` before archiving"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"audit-{first:012d}-{last:012d}.jsonl"
     tmp = path.with_suffix(".tmp")

@@ -180,26 +180,36 @@ def read(path: Path, public: Ed25519PublicKey) -> list[Checkpoint]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Contradiction:
+    reason: str
+    intact: int  # records from the start a checkpoint still vouches for
+
+
 def check(
     checkpoints: Sequence[Checkpoint], length: int, hash_at: Callable[[int], str | None]
-) -> str | None:
+) -> Contradiction | None:
     """What a chain of `length` records (intact as a chain) contradicts, or None.
 
     `hash_at(seq)` gives the hash of record `seq` of the chain (archives included).
     """
+    vouched = 0
     for checkpoint in checkpoints:
         if checkpoint.seq > length:
-            state = "emptied: it has no records" if length == 0 else f"ends at record {length}"
-            return (
+            state = "was emptied: it has no records" if length == 0 else f"ends at record {length}"
+            return Contradiction(
                 f"truncated: a checkpoint signed at {checkpoint.time} covers record "
-                f"{checkpoint.seq}, but the chain {state}"
+                f"{checkpoint.seq}, but the chain {state}",
+                length,
             )
         actual = GENESIS if checkpoint.seq == 0 else hash_at(checkpoint.seq)
         if actual != checkpoint.hash:
-            return (
+            return Contradiction(
                 f"rewritten: record {checkpoint.seq} does not have the hash the checkpoint "
-                f"signed at {checkpoint.time} names (the chain was replaced)"
+                f"signed at {checkpoint.time} names (the chain was replaced)",
+                vouched,
             )
+        vouched = checkpoint.seq
     return None
 
 
@@ -217,12 +227,16 @@ class Checkpointer:
         self._last_time = 0.0
         self.written = 0
 
-    def due(self, seq: int, now: float) -> bool:
+    def due(self, seq: int, now: float, *, final: bool = False) -> bool:
+        """Sign now? Always first; then when the head moved by N records or T seconds passed
+        (`final`, at stop: whenever it moved at all)."""
         if self._last_seq is None:
             return True
         if seq == self._last_seq:
             return False
-        return seq - self._last_seq >= self._every or now - self._last_time >= self._interval
+        return (
+            final or seq - self._last_seq >= self._every or now - self._last_time >= self._interval
+        )
 
     def write(self, seq: int, head: str, now: float) -> Checkpoint:
         checkpoint = sign(self._key, seq, head)

@@ -83,7 +83,7 @@ def verify_trail(
 
     contradiction = audit_checkpoints.check(signed, length, hash_at)
     if contradiction is not None:
-        return verdict(contradiction, 0, head, len(signed))
+        return verdict(contradiction.reason, contradiction.intact, head, len(signed))
     if not signed:
         return verdict("the checkpoint file holds no checkpoint", length, head)
     return verdict(None, length, head, len(signed))

@@ -53,7 +53,7 @@ class AuditWriter:
         async with self._store_lock:
             seq, head = await asyncio.to_thread(self.store.head)
             now = time.monotonic()
-            if self.checkpoints.due(seq, now if not final else float("inf")):
+            if self.checkpoints.due(seq, now, final=final):
                 try:
                     await asyncio.to_thread(self.checkpoints.write, seq, head, now)
                 except OSError as exc:  # records stay written; the next checkpoint covers them

@@ -57,7 +57,7 @@ class Trail:
         self.store.append(events)
         seq, head = self.store.head()
         self.clock += 1
-        if self.checkpointer.due(seq, float("inf") if final else self.clock):
+        if self.checkpointer.due(seq, self.clock, final=final):
             self.checkpointer.write(seq, head, self.clock)
 
     def verify(self) -> TrailVerdict:
@@ -157,6 +157,14 @@ def test_every_kind_of_tampering_fails_verification(
     verdict = trail.verify()
     trail.store.close()
     assert not verdict.ok, f"{kind} at {seq} of {n} (checkpoint every {every}) went unnoticed"
+    expected = {
+        "truncate": "truncated",
+        "empty": "emptied",
+        "rewrite": "rewritten",
+        "forge-checkpoint": "signature does not verify",
+        "edit-checkpoint": "signature does not verify",
+    }.get(kind, f"record {seq}")
+    assert expected in str(verdict.problem), (kind, seq, n, verdict.problem)
 
 
 def test_a_checkpoint_line_names_seq_hash_time_key_and_signature(tmp_path: Path) -> None:
