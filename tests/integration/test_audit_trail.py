@@ -12,9 +12,8 @@ from typing import Any
 import aio_pika
 import orjson
 
-from gateway.audit import subject_hash
-from gateway.auth import AUDIT
-from gateway.operations import BUS
+from gateway.audit.publisher import AUDIT, subject_hash
+from gateway.http.operations import BUS
 from mocks.settings import MockSettings
 from schemas.envelope import AUDIT_EXCHANGE, AUDIT_QUEUE
 from tests.integration.security_support import audit_writer, bearer, clients

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.audit import subject_hash
-from gateway.audit_store import FIELDS, AuditStore, MalformedEvent
+from gateway.audit.publisher import subject_hash
+from gateway.audit.store import FIELDS, AuditStore, MalformedEvent
 
 KEY = b"chain-key-for-tests"
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
