@@ -27,10 +27,13 @@ from adapters.registry import Registry
 from bench.auth import ClientCredentials, prepare_client
 from bench.peers import PeerConfig
 from bench.procstat import find_descendant
-from gateway.bootstrap import generate_config, to_toml
 from gateway.broker import BrokerPorts, LocalBroker
+from gateway.cli.init import generate_config
+from gateway.config_file import to_toml
+from gateway.private_files import write_private
 from mocks.data import Dataset, ensure_dataset
-from mocks.settings import SYSTEMS, DataSettings
+from mocks.server import systems as mock_systems
+from mocks.settings import DataSettings
 from schemas.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +206,7 @@ class Stack:
         self.broker_pid = beam
         # The gateway is ready only when every installed adapter has a worker: each gets its
         # mock and its worker; only the population ones are loaded and measured.
-        adapters = [a for a in Registry.discover().names if a in SYSTEMS]
+        adapters = [a for a in Registry.discover().names if a in mock_systems()]
         if BENCH_ADAPTER not in adapters:
             raise RuntimeError(f"the {BENCH_ADAPTER!r} adapter is not installed")
         self.mock_urls = {a: f"http://127.0.0.1:{free_port()}" for a in adapters}
@@ -293,8 +296,7 @@ class Stack:
         values = _fit(_merge(self.generated, ours), Settings)
         values["adapters"] = {a: values["adapters"][a] for a in self.mock_urls}
         path = self.work_dir / "lgsp.toml"
-        path.write_text(to_toml(values))
-        path.chmod(0o600)
+        write_private(path, to_toml(values))
         return path
 
     def _environment(self) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """What the audit trail's writer and readers share: the subject hash and the record's columns.
 
-The gateway writes records (gateway/audit*.py); the `audit` adapter reads them
+The gateway writes records (gateway/audit/); the `audit` adapter reads them
 for subject access (adapters/audit/). Imports point `schemas ← adapters ←
 gateway`, so the pieces both sides need live here: the keyed hash that turns
 a personal identifier into the value a record holds, and the names of the

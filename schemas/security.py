@@ -111,7 +111,7 @@ class AuditSettings(_Section):
     retry_window: float = 30.0
     # The writer: how many events it writes in one durable transaction.
     batch_size: int = Field(default=256, ge=1)
-    # Signed checkpoints of the chain head (gateway/audit_checkpoints.py): every
+    # Signed checkpoints of the chain head (gateway/audit/checkpoints.py): every
     # `checkpoint_every` records and every `checkpoint_interval` seconds (when the head moved),
     # appended to `checkpoint_file` and, when set, `checkpoint_copy` (another disk or host).
     checkpoint_key_file: Path = Path("var/audit-checkpoint.pem")

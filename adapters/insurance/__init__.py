@@ -10,6 +10,7 @@ Operations (all on personal data):
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from adapters.insurance import wire
@@ -27,10 +28,18 @@ from schemas.insurance import (
     ParticipantLookupResponse,
 )
 
+
+def _demo_credentials() -> dict[str, str]:
+    """One API key, sent with every call."""
+    return {"api_key": secrets.token_urlsafe(24)}
+
+
 adapter: Adapter[InsuranceClient] = Adapter(
     "insurance",
     title="Social insurance database",
     connect=InsuranceClient,
+    base_url="http://127.0.0.1:8703",
+    demo_credentials=_demo_credentials,
     # Provincial replicas behind a load balancer: failures are brief but answers slower
     # (history queries scan months); more patient attempts, moderate backoff.
     retry=RetrySettings(attempts=6, initial_backoff=0.1, max_backoff=1.0, attempt_timeout=5.0),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway.enumeration import WATCH
+from gateway.security.enumeration import ENUMERATION
 from tests.support.ops_stack import CLIENT_ID, PROBE_QUEUE, ops_stack
 from tests.support.rabbit import Rabbit
 
@@ -110,7 +110,7 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
         )
         assert report["verdict"] == "warning"
         # An enumeration alarm, raised by the gateway's own watch (norm 1, two people).
-        watch = stack.app[WATCH]
+        watch = stack.app[ENUMERATION].watch
         for subject in ("a", "b"):
             watch.seen(CLIENT_ID, subject, 1, time.monotonic())
         url = str(stack.client.make_url("/ops").with_query(token=stack.ops_token))

@@ -11,8 +11,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from gateway.audit_store import AuditStore
-from gateway.audit_writer import AuditWriter
+from gateway.audit.store import AuditStore
+from gateway.audit.writer import AuditWriter
 from schemas.config import Settings
 from schemas.envelope import REQUESTS_EXCHANGE
 from tests.support.rabbit import Rabbit

@@ -13,12 +13,11 @@ from typing import Any
 import aio_pika
 import orjson
 
-from gateway import audit_checkpoints as checkpoints
-from gateway.audit import subject_hash
-from gateway.audit_checkpoints import load_public_key
-from gateway.audit_verify import verify_trail
-from gateway.auth import AUDIT
-from gateway.operations import BUS
+from gateway.audit import checkpoints
+from gateway.audit.checkpoints import load_public_key
+from gateway.audit.publisher import AUDIT, subject_hash
+from gateway.audit.verify import verify_trail
+from gateway.http.operations import BUS
 from mocks.settings import MockSettings
 from schemas.envelope import AUDIT_EXCHANGE, AUDIT_QUEUE
 from tests.integration.security_support import audit_writer, bearer, clients

@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.enumeration import ALARM_OPERATION
+from gateway.security.enumeration import ALARM_OPERATION
 from mocks.data import Dataset
 from mocks.settings import MockSettings
 from tests.integration.security_support import audit_writer, bearer, clients

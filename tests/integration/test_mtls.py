@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.tls import fingerprint, server_ssl_context
+from gateway.security.tls import fingerprint, server_ssl_context
 from mocks.settings import MockSettings
 from schemas.security import TlsSettings
 from tests.integration.security_support import EVERYTHING, bearer

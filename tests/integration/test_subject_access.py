@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.audit import RECEIPT_HEADER
-from gateway.audit_checkpoints import load_public_key
-from gateway.audit_commands import report_rows
-from gateway.audit_store import AuditStore
-from gateway.audit_verify import verify_trail
+from gateway.audit.checkpoints import load_public_key
+from gateway.audit.publisher import RECEIPT_HEADER
+from gateway.audit.store import AuditStore
+from gateway.audit.verify import verify_trail
+from gateway.cli.audit import report_rows
 from mocks.data import Dataset
 from mocks.settings import MockSettings
 from tests.integration.security_support import audit_writer, bearer, clients

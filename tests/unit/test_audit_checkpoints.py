@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import audit_checkpoints
-from gateway.audit_archive import archive_old, archives
-from gateway.audit_checkpoints import Checkpointer, ensure_key, load_public_key
-from gateway.audit_store import AuditStore
-from gateway.audit_verify import TrailVerdict, verify_trail
+from gateway.audit import checkpoints as audit_checkpoints
+from gateway.audit.archive import archive_old, archives
+from gateway.audit.checkpoints import Checkpointer, ensure_key, load_public_key
+from gateway.audit.store import AuditStore
+from gateway.audit.verify import TrailVerdict, verify_trail
 from schemas.security import AuditSettings
 from tests.unit.test_audit_store import KEY, delete, edit, event, insert, raw, reorder
 

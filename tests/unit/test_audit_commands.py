@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.audit_checkpoints import Checkpointer, public_path
-from gateway.audit_store import AuditStore
-from gateway.cli import main
+from gateway.audit.checkpoints import Checkpointer, public_path
+from gateway.audit.store import AuditStore
+from gateway.cli.main import main
 from schemas.config import Settings
 from tests.unit.test_audit_store import event
 
@@ -23,7 +23,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A config written by `lgsp init`, in a temporary var/ directory."""
     path = tmp_path / "var" / "lgsp.toml"
     monkeypatch.setenv("LGSP_CONFIG", str(path))
-    monkeypatch.setattr("gateway.cli.configure_logging", lambda *_: None)
+    monkeypatch.setattr("gateway.cli.main.configure_logging", lambda *_: None)
     assert main(["init"]) == 0
     return path
 

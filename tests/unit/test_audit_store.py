@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.audit_store import AuditStore, MalformedEvent
+from gateway.audit.store import AuditStore, MalformedEvent
 from schemas.audit import FIELDS, subject_hash
 
 KEY = b"chain-key-for-tests"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.audit_store import AuditStore
-from gateway.cli import main
-from gateway.clients import ClientStore, check_secret, hash_secret
+from gateway.audit.store import AuditStore
+from gateway.cli.main import main
+from gateway.security.clients import ClientStore, check_secret, hash_secret
 from schemas.config import Settings
 from schemas.security import AuthSettings
 
@@ -34,7 +34,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "var" / "lgsp.toml"
     monkeypatch.setenv("LGSP_CONFIG", str(path))
     # The CLI configures logging for a process; in a test session that would outlive the test.
-    monkeypatch.setattr("gateway.cli.configure_logging", lambda *_: None)
+    monkeypatch.setattr("gateway.cli.main.configure_logging", lambda *_: None)
     assert main(["init"]) == 0
     return path
 
@@ -92,7 +92,7 @@ def test_a_broken_edit_keeps_the_last_good_clients(config: Path) -> None:
 
 
 def _auth(config: Path) -> dict[str, object]:
-    from gateway.clients import load_auth_section
+    from gateway.security.clients import load_auth_section
 
     section = load_auth_section(config)
     section.pop("reload_interval", None)

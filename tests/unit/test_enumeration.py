@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.enumeration import EnumerationWatch
+from gateway.security.enumeration import EnumerationWatch
 
 
 def test_the_alarm_comes_once_when_the_norm_is_passed_and_again_a_window_later() -> None:

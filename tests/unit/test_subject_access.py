@@ -17,8 +17,8 @@ from pydantic import SecretStr, ValidationError
 from adapters.audit import AuditTrail, subject_access
 from adapters.central import CentralSession
 from adapters.errors import TransientError
-from gateway.audit_archive import archive_old
-from gateway.audit_store import AuditStore
+from gateway.audit.archive import archive_old
+from gateway.audit.store import AuditStore
 from schemas.audit import TEXT_FIELDS, subject_hash
 from schemas.config import AdapterSettings, Settings
 from schemas.subject_access import SubjectAccessRequest, SubjectAccessResponse
