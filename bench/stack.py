@@ -165,6 +165,7 @@ class Stack:
     gateway_url: str = ""
     mock_url: str = ""
     mock_urls: dict[str, str] = field(default_factory=dict)
+    mockless: list[str] = field(default_factory=list)
     peer_url: str = ""
     broker_pid: int = 0
 
@@ -205,8 +206,11 @@ class Stack:
             raise RuntimeError("the broker node is up but no beam.smp process was found")
         self.broker_pid = beam
         # The gateway is ready only when every installed adapter has a worker: each gets its
-        # mock and its worker; only the population ones are loaded and measured.
-        adapters = [a for a in Registry.discover().names if a in mock_systems()]
+        # mock and its worker; only the population ones are loaded and measured. Adapters
+        # without a central mock (the audit adapter reads the audit store) get a worker only.
+        installed = Registry.discover().names
+        adapters = [a for a in installed if a in mock_systems()]
+        self.mockless = [a for a in installed if a not in mock_systems()]
         if BENCH_ADAPTER not in adapters:
             raise RuntimeError(f"the {BENCH_ADAPTER!r} adapter is not installed")
         self.mock_urls = {a: f"http://127.0.0.1:{free_port()}" for a in adapters}
@@ -225,6 +229,8 @@ class Stack:
         for adapter, url in self.mock_urls.items():
             health = url + "/_admin/health"
             self._wait_for(_role("mock", adapter), lambda h=health: http_status(h) == 200)
+            self._spawn(_role("worker", adapter), "worker", adapter)
+        for adapter in self.mockless:
             self._spawn(_role("worker", adapter), "worker", adapter)
         if has_command("audit-writer"):
             self._spawn("audit-writer", "audit-writer")
@@ -294,7 +300,11 @@ class Stack:
         if self.worker_prefetch is not None:
             ours["worker"] = {"prefetch": self.worker_prefetch}
         values = _fit(_merge(self.generated, ours), Settings)
-        values["adapters"] = {a: values["adapters"][a] for a in self.mock_urls}
+        values["adapters"] = {
+            a: values["adapters"][a]
+            for a in [*self.mock_urls, *self.mockless]
+            if a in values["adapters"]
+        }
         path = self.work_dir / "lgsp.toml"
         write_private(path, to_toml(values))
         return path
