@@ -119,10 +119,12 @@ class AuditSettings(_Section):
     checkpoint_copy: Path | None = None
     checkpoint_every: int = Field(default=1000, ge=1)
     checkpoint_interval: float = Field(default=60.0, gt=0)
-    # Retention: `lgsp audit archive` moves records older than this many days into archive
-    # files under `archive_dir` whose chain continues the live one. 0: keep everything live.
+    # Retention: the writer (every `archive_interval` seconds) and `lgsp audit archive` move
+    # records older than this many days into archive files under `archive_dir` whose chain
+    # continues the live one. 0: keep everything live.
     retention_days: int = Field(default=0, ge=0)
     archive_dir: Path = Path("var/audit-archive")
+    archive_interval: float = Field(default=3600.0, gt=0)
     # The enumeration alarm (OWASP API6): a client touching more distinct subjects than its
     # norm within this many seconds raises `lgsp_audit_enumeration_alarms_total`; never blocks.
     enumeration_window: float = Field(default=600.0, gt=0)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from adapters import amqp
 from adapters.connection import BROKER_ERRORS, keep_connected
 from adapters.topology import declare_topology
+from gateway.audit.archive import ArchiveError, archive_old
 from gateway.audit.checkpoints import Checkpointer
 from gateway.audit.store import AuditStore, MalformedEvent
 from schemas.config import Settings
@@ -58,9 +60,32 @@ class AuditWriter:
                 except OSError as exc:  # records stay written; the next checkpoint covers them
                     log.error("audit.checkpoint_failed", error=type(exc).__name__, seq=seq)
 
+    async def archive(self) -> Path | None:
+        """Move the records older than `audit.retention_days` into an archive (0: never)."""
+        audit = self.settings.audit
+        if audit.retention_days <= 0:
+            return None
+        async with self._store_lock:
+            try:
+                path = await asyncio.to_thread(
+                    archive_old, self.store, audit.archive_dir, audit.retention_days
+                )
+            except (OSError, ArchiveError) as exc:  # the records stay live; tried again later
+                log.error("audit.archive_failed", error=type(exc).__name__, detail=str(exc))
+                return None
+        if path is not None:
+            log.info("audit.archived", archive=str(path))
+        return path
+
     async def _checkpoint_timer(self) -> None:
+        """Checkpoints every `checkpoint_interval` s; archiving every `archive_interval` s."""
+        archived_at = -float("inf")
         while True:
             await self.checkpoint()
+            now = time.monotonic()
+            if now - archived_at >= self.settings.audit.archive_interval:
+                archived_at = now
+                await self.archive()
             await asyncio.sleep(self.settings.audit.checkpoint_interval)
 
     def stop(self) -> None:

@@ -71,6 +71,7 @@ class RunningWriter:
             update={
                 "checkpoint_key_file": path.parent / "audit-checkpoint.pem",
                 "checkpoint_file": path.parent / "audit-checkpoints.jsonl",
+                "archive_dir": path.parent / "audit-archive",
             }
         )
         self.writer = AuditWriter(settings.model_copy(update={"audit": audit}), store=self.store)
