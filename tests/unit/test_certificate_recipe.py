@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.tls import fingerprint, server_ssl_context
+from gateway.security.tls import fingerprint, server_ssl_context
 from schemas.security import TlsSettings
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"
