@@ -29,10 +29,10 @@ from gateway.http.masking import mask_problem_documents
 from gateway.http.operations import (
     BUS,
     CALL_GUARDS,
-    CallGuard,
     GATEWAY_SETTINGS,
     REGISTRY,
     RESPONSE_FILTER,
+    CallGuard,
     call_operation,
 )
 from gateway.http.receiving import body_deadline_middleware

@@ -13,8 +13,9 @@ subclass, without patching aiohttp:
   not complete, is closed `gateway.keepalive_timeout` seconds after it opened or
   after its last answer (aiohttp's keep-alive timer, armed from the first byte:
   the slow-header bound). A body must arrive within `gateway.body_timeout`
-  (gateway/http/receiving.py, 408), after which the rest is read for at most
-  `LINGER_SECONDS` and the connection closed.
+  (gateway/http/receiving.py, 408), after which the connection is closed: the
+  gateway does not linger reading the rest of a body it has answered
+  (`LINGER_SECONDS`; aiohttp's default is 10 s of reading whatever comes).
 - **Requests aiohttp cannot parse** (a bad request line, a header too long, a
   malformed chunk) get a problem document (`malformed-body`, 400) that echoes
   nothing of the request, instead of aiohttp's `text/plain` page quoting the
@@ -41,7 +42,7 @@ from schemas.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 
 log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.gateway")
 
-LINGER_SECONDS = 1.0  # reading what is left of a body the gateway has already answered
+LINGER_SECONDS = 0.0  # reading what is left of a body the gateway has already answered
 MAX_LINE = 8190  # request line and each header field, bytes
 
 

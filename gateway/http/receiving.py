@@ -6,8 +6,10 @@ in once the headers are complete: a client sending one byte a second would hold
 a connection and a handler for as long as it likes. This middleware, right
 after the edge, reads every body first (aiohttp caches it for the handler,
 `request.read()` and `request.post()` alike) within the bound; beyond it the
-answer is 408 `request-timeout` and the connection is closed after it (what is
-left of the body is not waited for).
+answer is 408 `request-timeout` and the connection is closed after it: the rest
+of the body is not waited for, by the server (it does not linger,
+gateway/connections.py) nor by a later reader on this request (the audit
+trail's read fails at once instead of waiting for the trickle).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ async def body_deadline_middleware(request: web.Request, handler: Handler) -> we
             async with asyncio.timeout(limit):
                 await request.read()  # over client_max_size: aiohttp's 413, a problem at the edge
         except TimeoutError:
+            request.content.set_exception(ConnectionResetError("the body did not arrive in time"))
             raise ProblemError(
                 408,
                 ProblemType.REQUEST_TIMEOUT,
