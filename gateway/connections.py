@@ -155,7 +155,9 @@ class GatewayProtocol(web.RequestHandler):
         if request.writer.output_size > 0:
             raise ConnectionError("a response was started; the connection is closed instead")
         log.info("http.rejected", status=status, reason=type(exc).__name__ if exc else None)
-        default = ProblemType.INTERNAL if status >= 500 else ProblemType.MALFORMED
+        default = {504: ProblemType.DEADLINE}.get(
+            status, ProblemType.INTERNAL if status >= 500 else ProblemType.MALFORMED
+        )
         problem_type, title = HTTP_PROBLEMS.get(status, (default, HTTPStatus(status).phrase))
         if status == 400:
             title = "Malformed HTTP request"
