@@ -94,7 +94,22 @@ async def health_card_verify(
     return wire.card(await ctx.client.call(CARD, body, ctx.purpose))
 
 
-@adapter.operation("code-search", personal_data=True, subject="full_name")
+@adapter.operation(
+    "code-search",
+    personal_data=True,
+    subject="full_name",
+    match_result="matches",
+    # A search by name and birth year must not hand out full birth dates, personal IDs and
+    # birth places: the codes, names, birth years and sexes only, unless granted.
+    field_groups={
+        "identity": (
+            "matches.date_of_birth",
+            "matches.birth_month",
+            "matches.personal_id",
+            "matches.birth_registration_place",
+        )
+    },
+)
 async def code_search(req: CodeSearchRequest, ctx: Context[InsuranceClient]) -> CodeSearchResponse:
     """Find social-insurance codes by name and (partial) date of birth."""
     body: dict[str, Any] = {"hoTen": req.full_name, "ngaySinh": req.date_of_birth.replace("-", "")}
