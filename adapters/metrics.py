@@ -98,7 +98,8 @@ class WorkerMetrics:
         )
         self.breaker_refused = Counter(
             "lgsp_worker_breaker_refused",
-            "Messages answered 503 central-unavailable without a call to the central system.",
+            "Messages answered 503 central-unavailable: the breaker refused them, or the "
+            "central system asked for a wait their deadline did not allow.",
             ["adapter", "operation"],
             registry=r,
         )

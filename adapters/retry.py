@@ -56,6 +56,23 @@ class StopBeforeDeadline(stop_base):
         return time.time() + retry_state.upcoming_sleep + MIN_USEFUL_ATTEMPT >= self.deadline
 
 
+class StopWhileOpen(stop_base):
+    """No wait that would end while the breaker is still open: the next attempt would be
+    refused anyway, so the caller is answered now."""
+
+    def __init__(self, breaker: CircuitBreaker | None) -> None:
+        self.breaker = breaker
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return _refused_after(self.breaker, retry_state.upcoming_sleep)
+
+
+def _refused_after(breaker: CircuitBreaker | None, wait: float) -> bool:
+    return (
+        breaker is not None and breaker.state is BreakerState.OPEN and wait < breaker.retry_after()
+    )
+
+
 class WaitAtLeastRetryAfter(wait_base):
     """The backoff, or the central system's Retry-After when that is longer."""
 
@@ -148,7 +165,11 @@ async def call_with_retry(
         )
         if exc.retry_after is not None:
             first_wait = max(first_wait, honoured(exc.retry_after) + RETRY_AFTER_MARGIN)
-        if policy.attempts <= 1 or time.time() + first_wait + MIN_USEFUL_ATTEMPT >= deadline:
+        if (
+            policy.attempts <= 1
+            or time.time() + first_wait + MIN_USEFUL_ATTEMPT >= deadline
+            or _refused_after(breaker, first_wait)
+        ):
             failure = given_up(exc)
             if failure is exc:
                 raise
@@ -156,7 +177,9 @@ async def call_with_retry(
         log.warning("central.retry", attempt=1, wait_ms=round(first_wait * 1000), error=str(exc))
         await sleep(first_wait)
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts - 1) | StopBeforeDeadline(deadline),
+        stop=stop_after_attempt(policy.attempts - 1)
+        | StopBeforeDeadline(deadline)
+        | StopWhileOpen(breaker),
         # Attempt n of this loop is attempt n + 1 overall: the backoff goes on doubling.
         wait=WaitAtLeastRetryAfter(
             wait_exponential(multiplier=policy.initial_backoff * 2, max=policy.max_backoff)
