@@ -16,10 +16,17 @@ gateway does all of that on top.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
+import signal
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+
+import uvloop
+from aiohttp import web
+from aiohttp.typedefs import Handler
 
 ENVIRONMENT = "LGSP_BENCH_PEER"
 METHOD = "citizen_verify"
@@ -48,3 +55,28 @@ class PeerConfig:
 
     def to_environment(self) -> dict[str, str]:
         return {ENVIRONMENT: json.dumps(dataclasses.asdict(self))}
+
+
+async def serve_front(
+    config: PeerConfig,
+    verify: Handler,
+    bus: Callable[[web.Application], AsyncIterator[None]],
+) -> None:
+    """A peer's HTTP front: `verify` at the gateway's path, `bus` as its cleanup context."""
+    app = web.Application()
+    app.cleanup_ctx.append(bus)
+    app.router.add_post("/v1/population/citizen-verify", verify)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", config.port, backlog=2048).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def run_front(verify: Handler, bus: Callable[[web.Application], AsyncIterator[None]]) -> int:
+    uvloop.run(serve_front(PeerConfig.from_environment(), verify, bus))
+    return 0
