@@ -78,6 +78,8 @@ class Operation(Generic[ClientT]):
     field_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The request field naming the data subject (audited as a keyed hash, never in clear).
     subject: str | None = None
+    # A valid request body made of synthetic values, shown in the OpenAPI document and /docs.
+    example: dict[str, Any] | None = None
     request_adapter: TypeAdapter[Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +120,7 @@ class Adapter(Generic[ClientT]):
         timeout: float | None = None,
         field_groups: dict[str, tuple[str, ...]] | None = None,
         subject: str | None = None,
+        example: dict[str, Any] | None = None,
     ) -> Callable[[Handler[ReqT, ClientT, RespT]], Handler[ReqT, ClientT, RespT]]:
         def register(handler: Handler[ReqT, ClientT, RespT]) -> Handler[ReqT, ClientT, RespT]:
             if name in self.operations:
@@ -134,6 +137,7 @@ class Adapter(Generic[ClientT]):
                 timeout=timeout,
                 field_groups=field_groups or {},
                 subject=subject,
+                example=example,
             )
             return handler
 

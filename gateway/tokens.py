@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gateway.clients import Client, ClientStore, check_secret, hash_secret
-from gateway.state import CLIENT_ID
+from gateway.state import CLIENT_ID, REQUEST_ID
 from schemas.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 from schemas.security import AuthSettings
 
@@ -134,6 +134,7 @@ class KeyRing:
         return self._public.get(kid)
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        self._maybe_rescan()
         return dict(self._public)
 
 
@@ -214,12 +215,19 @@ def _dummy_hash() -> str:
 
 
 def oauth_error(
-    status: int, error: str, detail: str, headers: dict[str, str] | None = None
+    status: int,
+    error: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    *,
+    request_id: str = "",
 ) -> web.Response:
     """A problem document that is also an RFC 6749 §5.2 error (the `error` member)."""
     problem_type = ProblemType.UNAUTHORIZED if status == 401 else ProblemType.MALFORMED
     title = "Client authentication failed" if status == 401 else "Invalid token request"
-    body = Problem(type=problem_type, title=title, status=status, detail=detail).model_dump()
+    body = Problem(
+        type=problem_type, title=title, status=status, detail=detail, request_id=request_id
+    ).model_dump()
     body["error"] = error
     del body["errors"]
     response = web.json_response(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
@@ -264,15 +272,20 @@ async def authenticate_client(
 async def token_endpoint(
     request: web.Request, service: TokenService, store: ClientStore, cert_client: Client | None
 ) -> web.Response:
+    rid = request.get(REQUEST_ID, "")
     if request.content_type != FORM:
-        return oauth_error(400, "invalid_request", f"send the parameters as {FORM}")
+        return oauth_error(400, "invalid_request", f"send the parameters as {FORM}", request_id=rid)
     form = await request.post()
     if form.get("grant_type") != "client_credentials":
-        return oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+        return oauth_error(
+            400, "unsupported_grant_type", "only client_credentials is supported", request_id=rid
+        )
     basic = basic_credentials(request.headers.get("Authorization", ""))
     form_id, form_secret = form.get("client_id"), form.get("client_secret")
     if basic is not None and form_secret is not None:
-        return oauth_error(400, "invalid_request", "use one client authentication method")
+        return oauth_error(
+            400, "invalid_request", "use one client authentication method", request_id=rid
+        )
     secret: str | None
     if basic is not None:
         client_id, secret = basic
@@ -291,6 +304,7 @@ async def token_endpoint(
             "invalid_client",
             "client authentication failed",
             {"WWW-Authenticate": 'Basic realm="lgsp"'},
+            request_id=rid,
         )
     request[CLIENT_ID] = client.client_id
     token = service.issue(client.client_id)

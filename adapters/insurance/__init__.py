@@ -43,6 +43,7 @@ SEX_CODES = {"male": 1, "female": 2, "other": 3}
     "participant-lookup",
     personal_data=True,
     subject="social_insurance_code",
+    example={"social_insurance_code": "3100000001"},  # synthetic
     field_groups={"household": ("participant.household_members",)},
 )
 async def participant_lookup(
@@ -53,7 +54,12 @@ async def participant_lookup(
     return ParticipantLookupResponse(participant=wire.participant(data))
 
 
-@adapter.operation("contribution-history", personal_data=True, subject="social_insurance_code")
+@adapter.operation(
+    "contribution-history",
+    personal_data=True,
+    subject="social_insurance_code",
+    example={"social_insurance_code": "3100000001", "from_month": "2025-01", "to_month": "2025-12"},
+)
 async def contribution_history(
     req: ContributionHistoryRequest, ctx: Context[InsuranceClient]
 ) -> ContributionHistoryResponse:
@@ -69,7 +75,12 @@ async def contribution_history(
     return wire.history(data)
 
 
-@adapter.operation("health-card-verify", personal_data=True, subject="card_code")
+@adapter.operation(
+    "health-card-verify",
+    personal_data=True,
+    subject="card_code",
+    example={"card_code": "DN4313100000001", "check_date": "2026-06-01"},  # synthetic
+)
 async def health_card_verify(
     req: HealthCardVerifyRequest, ctx: Context[InsuranceClient]
 ) -> HealthCardVerifyResponse:
@@ -84,7 +95,12 @@ async def health_card_verify(
     return wire.card(await ctx.client.call(CARD, body))
 
 
-@adapter.operation("code-search", personal_data=True, subject="full_name")
+@adapter.operation(
+    "code-search",
+    personal_data=True,
+    subject="full_name",
+    example={"full_name": "Nguyễn Văn Mẫu", "date_of_birth": "1990-01"},  # synthetic
+)
 async def code_search(req: CodeSearchRequest, ctx: Context[InsuranceClient]) -> CodeSearchResponse:
     """Find social-insurance codes by name and (partial) date of birth."""
     body: dict[str, Any] = {"hoTen": req.full_name, "ngaySinh": req.date_of_birth.replace("-", "")}

@@ -1,0 +1,422 @@
+"""`GET /openapi.json` and `GET /docs`: the HTTP contract, generated at start from the registry.
+
+The same `Registry` that routes and validates describes the operations here:
+request and response schemas are the operations' pydantic models, shared as
+`#/components/schemas` entries; a new adapter package appears with no edit.
+The document is public and holds no personal data (its examples are the
+operations' synthetic ones). `/docs` renders it with Swagger UI, whose assets
+the gateway serves itself from the `swagger-ui-py` package: government
+networks are often offline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from adapters.interface import Adapter, Operation
+from adapters.registry import Registry
+from gateway import openapi_responses
+from gateway.edge import REQUEST_ID_HEADER, REQUEST_ID_RE
+from gateway.operations import IDEMPOTENCY_HEADER, IDEMPOTENCY_RE, REGISTRY, TIMEOUT_HEADER
+from gateway.purpose import PURPOSE_HEADERS
+from schemas import discovery
+from schemas.config import Settings
+from schemas.problems import Problem
+
+OPENAPI_DOCUMENT: web.AppKey[bytes] = web.AppKey("openapi_document")
+REF = "#/components/schemas/{model}"
+DOCS_ASSETS = "/docs/assets"
+SECURITY: list[dict[str, list[str]]] = [{"oauth2": []}]
+# The gateway's own answers, described by the models that shape them.
+OWN_MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
+    (Problem, "serialization"),
+    (discovery.TokenRequest, "validation"),
+    (discovery.TokenResponse, "serialization"),
+    (discovery.TokenProblem, "serialization"),
+    (discovery.ServiceList, "serialization"),
+    (discovery.Alive, "serialization"),
+    (discovery.Ready, "serialization"),
+    (discovery.AuthorizationServerMetadata, "serialization"),
+    (discovery.JwkSet, "serialization"),
+)
+
+
+def _anchored(pattern: str) -> str:
+    # JSON Schema patterns search; the gateway's checks match the whole value.
+    return f"^(?:{pattern})$"
+
+
+def _header(
+    name: str, description: str, schema: dict[str, Any], *, required: bool
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def _parameters(settings: Settings) -> dict[str, dict[str, Any]]:
+    purpose = {
+        "OfficerId": ("LGSP-Officer-Id", "the officer who accesses the data"),
+        "ProcedureCode": ("LGSP-Procedure-Code", "the administrative procedure (national code)"),
+        "CaseId": ("LGSP-Case-Id", "the case file the access is for"),
+    }
+    found = {
+        key: _header(
+            name,
+            f"Purpose trail, required on personal data: {what} ({PURPOSE_HEADERS[name][1]}).",
+            {"type": "string", "pattern": _anchored(PURPOSE_HEADERS[name][0].pattern)},
+            required=True,
+        )
+        for key, (name, what) in purpose.items()
+    }
+    found["IdempotencyKey"] = _header(
+        IDEMPOTENCY_HEADER,
+        "Required on writes: a repeat with the same key gets the same answer and causes no "
+        "second effect; the same key with another body is a 409.",
+        {"type": "string", "pattern": _anchored(IDEMPOTENCY_RE.pattern)},
+        required=True,
+    )
+    found["Timeout"] = _header(
+        TIMEOUT_HEADER,
+        "Seconds the caller will wait; shortens the operation's deadline (504 when it passes).",
+        {"type": "number", "exclusiveMinimum": 0, "maximum": settings.gateway.max_timeout},
+        required=False,
+    )
+    found["RequestId"] = _header(
+        REQUEST_ID_HEADER,
+        "Echoed when well-formed, otherwise a new one is generated; it names the request in "
+        "every log line and audit record.",
+        {"type": "string", "pattern": _anchored(REQUEST_ID_RE.pattern)},
+        required=False,
+    )
+    return found
+
+
+def _component_schemas(
+    registry: Registry,
+) -> tuple[dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]], dict[str, Any]]:
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = list(OWN_MODELS)
+    for adapter in registry:
+        for operation in adapter.operations.values():
+            wanted += [(operation.request_model, "validation")]
+            wanted += [(operation.response_model, "serialization")]
+    unique = list(dict.fromkeys(wanted))
+    refs, document = models_json_schema(unique, ref_template=REF)
+    by_model: dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]] = {}
+    for (model, mode), ref in refs.items():
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            by_model[(model, mode)] = dict(ref)
+    defs: dict[str, Any] = document.get("$defs", {})
+    return by_model, defs
+
+
+def _referenced(schema: dict[str, Any]) -> list[str]:
+    """The component names a property schema points at (through anyOf, items, ...)."""
+    names: list[str] = []
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        names.append(ref.rsplit("/", 1)[-1])
+    for key in ("anyOf", "oneOf", "allOf"):
+        for member in schema.get(key, ()):
+            names += _referenced(member)
+    if isinstance(schema.get("items"), dict):
+        names += _referenced(schema["items"])
+    return names
+
+
+def _optional_field_groups(
+    operation: Operation[Any], response: str, components: dict[str, Any]
+) -> None:
+    """Fields in a field group are removed for clients without the group: never required."""
+    for group, paths in sorted(operation.field_groups.items()):
+        for path in paths:
+            *parents, leaf = path.split(".")
+            current = [response]
+            for part in parents:
+                current = [
+                    name
+                    for owner in current
+                    for name in _referenced(components[owner]["properties"].get(part, {}))
+                ]
+            for owner in current:
+                schema = components[owner]
+                if leaf in schema.get("required", ()):
+                    schema["required"] = [f for f in schema["required"] if f != leaf]
+                    if not schema["required"]:
+                        del schema["required"]
+                field = schema["properties"][leaf]
+                note = f"Withheld unless the client is granted the `{group}` field group."
+                field["description"] = (
+                    f"{field['description']} {note}" if "description" in field else note
+                )
+
+
+def _operation_object(
+    adapter: Adapter[Any],
+    operation: Operation[Any],
+    refs: dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]],
+) -> dict[str, Any]:
+    parameters = [{"$ref": "#/components/parameters/RequestId"}]
+    parameters.append({"$ref": "#/components/parameters/Timeout"})
+    if operation.personal_data:
+        parameters += [
+            {"$ref": f"#/components/parameters/{name}"}
+            for name in ("OfficerId", "ProcedureCode", "CaseId")
+        ]
+    if operation.write:
+        parameters.append({"$ref": "#/components/parameters/IdempotencyKey"})
+    body: dict[str, Any] = {"schema": refs[(operation.request_model, "validation")]}
+    if operation.example is not None:
+        body["example"] = operation.example
+    notes = [operation.summary]
+    if operation.personal_data:
+        notes.append("Personal data: the purpose trail headers are required, and audited.")
+    if operation.write:
+        notes.append("A write: send an `Idempotency-Key`.")
+    if operation.field_groups:
+        groups = ", ".join(f"`{g}`" for g in sorted(operation.field_groups))
+        notes.append(f"Response field groups granted per client: {groups}.")
+    return {
+        "operationId": f"{adapter.name}_{operation.name}".replace("-", "_"),
+        "summary": operation.summary,
+        "description": "\n\n".join(notes),
+        "tags": [adapter.name],
+        "security": SECURITY,
+        "parameters": parameters,
+        "requestBody": {"required": True, "content": {"application/json": body}},
+        "responses": {
+            "200": {
+                "description": "The operation's answer (fields of withheld groups removed).",
+                "headers": {REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"}},
+                "content": {
+                    "application/json": {
+                        "schema": refs[(operation.response_model, "serialization")]
+                    }
+                },
+            },
+            **{
+                str(status): openapi_responses.ref(status)
+                for status in openapi_responses.error_statuses(write=operation.write)
+            },
+        },
+        "x-lgsp-personal-data": operation.personal_data,
+        "x-lgsp-write": operation.write,
+        "x-lgsp-field-groups": {g: list(p) for g, p in sorted(operation.field_groups.items())},
+    }
+
+
+def _json(ref: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"}},
+        "content": {"application/json": {"schema": ref}},
+    }
+
+
+def _own_paths(
+    refs: dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]],
+) -> dict[str, Any]:
+    def ref(model: type[BaseModel], mode: JsonSchemaMode = "serialization") -> dict[str, Any]:
+        return refs[(model, mode)]
+
+    token_problem = {
+        "content": {"application/problem+json": {"schema": ref(discovery.TokenProblem)}}
+    }
+    common = {
+        "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+    }
+    return {
+        "/token": {
+            "post": {
+                "operationId": "token",
+                "summary": "Issue an access token (OAuth2 client credentials, RFC 6749 §4.4)",
+                "description": "Authenticate with HTTP Basic (client id and secret) or the "
+                "`client_id`/`client_secret` form fields, or a client certificate over mTLS. "
+                "Errors are problem documents that are also RFC 6749 §5.2 errors.",
+                "tags": ["auth"],
+                "security": [{"clientBasic": []}, {}],
+                "parameters": [{"$ref": "#/components/parameters/RequestId"}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": ref(discovery.TokenRequest, "validation"),
+                            "example": {"grant_type": "client_credentials"},
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(ref(discovery.TokenResponse), "A signed JWT access token."),
+                    "400": {"description": "A malformed token request.", **token_problem},
+                    "401": {
+                        "description": "Client authentication failed.",
+                        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                        **token_problem,
+                    },
+                    "413": {"$ref": "#/components/responses/TooLarge"},
+                    **common,
+                },
+            }
+        },
+        "/v1/services": {
+            "get": {
+                "operationId": "services",
+                "summary": "The operations this client may call, with their schemas",
+                "tags": ["discovery"],
+                "security": SECURITY,
+                "parameters": [{"$ref": "#/components/parameters/RequestId"}],
+                "responses": {
+                    "200": _json(ref(discovery.ServiceList), "This client's operations."),
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "429": {"$ref": "#/components/responses/RateLimited"},
+                    "503": {"$ref": "#/components/responses/Unavailable"},
+                    **common,
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "The process is alive",
+                "tags": ["health"],
+                "security": [],
+                "responses": {"200": _json(ref(discovery.Alive), "Alive."), **common},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "summary": "The gateway can serve: broker connected, every queue has a consumer",
+                "tags": ["health"],
+                "security": [],
+                "responses": {
+                    "200": _json(ref(discovery.Ready), "Ready."),
+                    "503": {"$ref": "#/components/responses/Unavailable"},
+                    **common,
+                },
+            }
+        },
+        "/.well-known/oauth-authorization-server": {
+            "get": {
+                "operationId": "authorization_server_metadata",
+                "summary": "OAuth2 authorization server metadata (RFC 8414)",
+                "tags": ["discovery"],
+                "security": [],
+                "responses": {
+                    "200": _json(ref(discovery.AuthorizationServerMetadata), "The metadata."),
+                    **common,
+                },
+            }
+        },
+        "/.well-known/jwks.json": {
+            "get": {
+                "operationId": "jwks",
+                "summary": "The public keys that verify access tokens (current and rotated)",
+                "tags": ["discovery"],
+                "security": [],
+                "responses": {
+                    "200": _json(ref(discovery.JwkSet), "The key set (RFC 7517)."),
+                    **common,
+                },
+            }
+        },
+    }
+
+
+def build_openapi(registry: Registry, settings: Settings) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the gateway with the adapters of `registry`."""
+    refs, components = _component_schemas(registry)
+    paths: dict[str, Any] = {}
+    tags = []
+    for adapter in registry:
+        tags.append({"name": adapter.name, "description": adapter.title})
+        for operation in adapter.operations.values():
+            response = refs[(operation.response_model, "serialization")]["$ref"].rsplit("/", 1)[-1]
+            _optional_field_groups(operation, response, components)
+            paths[f"/v1/{adapter.name}/{operation.name}"] = {
+                "post": _operation_object(adapter, operation, refs)
+            }
+    paths.update(_own_paths(refs))
+    tags += [
+        {"name": "auth", "description": "Access tokens"},
+        {"name": "discovery", "description": "What a client may call, and how to verify tokens"},
+        {"name": "health", "description": "Liveness and readiness"},
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "LGSP Gateway",
+            "version": _version(),
+            "description": "One HTTP contract for the local systems of a province: get a token "
+            "from `/token`, then `POST` JSON to `/v1/{adapter}/{operation}`. Errors are RFC 9457 "
+            "problem documents; branch on their `type`.",
+        },
+        "servers": [{"url": "/"}],
+        "tags": tags,
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "parameters": _parameters(settings),
+            "headers": openapi_responses.headers(),
+            "responses": openapi_responses.responses(),
+            "securitySchemes": {
+                "oauth2": {
+                    "type": "oauth2",
+                    "description": "Client credentials; the token is a short-lived EdDSA JWT.",
+                    "flows": {"clientCredentials": {"tokenUrl": "/token", "scopes": {}}},
+                },
+                "clientBasic": {"type": "http", "scheme": "basic"},
+            },
+        },
+    }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lgsp-gateway")
+    except PackageNotFoundError:
+        return "0"
+
+
+# -- the routes ------------------------------------------------------------------------------------
+
+
+def swagger_ui_assets() -> Path:
+    """Swagger UI's files as the `swagger-ui-py` package ships them (no import of its helpers)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed: it ships the assets of /docs")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI_DOCUMENT], content_type="application/json")
+
+
+async def docs(_request: web.Request) -> web.Response:
+    from importlib import resources
+
+    page = resources.files("gateway").joinpath("static", "docs.html").read_text(encoding="utf-8")
+    return web.Response(text=page, content_type="text/html")
+
+
+def install(app: web.Application, settings: Settings) -> None:
+    """Build the document once, from the app's registry, and serve it with its page."""
+    document = build_openapi(app[REGISTRY], settings)
+    app[OPENAPI_DOCUMENT] = orjson.dumps(document)
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/docs", docs)
+    app.router.add_static(DOCS_ASSETS, swagger_ui_assets())
