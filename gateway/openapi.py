@@ -12,6 +12,7 @@ networks are often offline.
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,42 @@ def _component_schemas(
             by_model[(model, mode)] = dict(ref)
     defs: dict[str, Any] = document.get("$defs", {})
     return by_model, defs
+
+
+def _clean_name(key: str) -> str:
+    """`schemas__business__Sex` -> `BusinessSex`, `Sex-Input` -> `SexInput`: generator-safe."""
+    parts = [p for p in re.split(r"__|-|\.", key) if p and p != "schemas"]
+    return "".join(p[:1].upper() + p[1:] for p in parts)
+
+
+def _tidy_names(document: dict[str, Any]) -> dict[str, Any]:
+    """Component names a client generator can turn into classes, each its schema's title.
+
+    Pydantic qualifies a name it finds twice (two `Sex` enums); generators name classes
+    after titles, so two schemas titled `Sex` would collide.
+    """
+    components = document["components"]["schemas"]
+    renames = {key: _clean_name(key) for key in components if _clean_name(key) != key}
+    if len(set(components) - set(renames) | set(renames.values())) != len(components):
+        raise ValueError(f"component names collide once tidied: {sorted(renames)}")
+    document["components"]["schemas"] = {renames.get(k, k): v for k, v in components.items()}
+    for key, schema in document["components"]["schemas"].items():
+        schema["title"] = key
+    prefix = REF.removesuffix("{model}")
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                name = ref.removeprefix(prefix)
+                node = {**node, "$ref": prefix + renames.get(name, name)}
+            return {k: rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    tidied: dict[str, Any] = rewrite(document)
+    return tidied
 
 
 def _referenced(schema: dict[str, Any]) -> list[str]:
@@ -353,7 +390,7 @@ def build_openapi(registry: Registry, settings: Settings) -> dict[str, Any]:
         {"name": "discovery", "description": "What a client may call, and how to verify tokens"},
         {"name": "health", "description": "Liveness and readiness"},
     ]
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "LGSP Gateway",
@@ -380,6 +417,7 @@ def build_openapi(registry: Registry, settings: Settings) -> dict[str, Any]:
             },
         },
     }
+    return _tidy_names(document)
 
 
 def _version() -> str:
@@ -406,11 +444,29 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI_DOCUMENT], content_type="application/json")
 
 
-async def docs(_request: web.Request) -> web.Response:
+# The page may load nothing from elsewhere: a browser enforces what the package promises.
+DOCS_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _static(name: str) -> str:
     from importlib import resources
 
-    page = resources.files("gateway").joinpath("static", "docs.html").read_text(encoding="utf-8")
-    return web.Response(text=page, content_type="text/html")
+    return resources.files("gateway").joinpath("static", name).read_text(encoding="utf-8")
+
+
+async def docs(_request: web.Request) -> web.Response:
+    return web.Response(
+        text=_static("docs.html"),
+        content_type="text/html",
+        headers={"Content-Security-Policy": DOCS_POLICY},
+    )
+
+
+async def docs_script(_request: web.Request) -> web.Response:
+    return web.Response(text=_static("docs.js"), content_type="text/javascript")
 
 
 def install(app: web.Application, settings: Settings) -> None:
@@ -419,4 +475,5 @@ def install(app: web.Application, settings: Settings) -> None:
     app[OPENAPI_DOCUMENT] = orjson.dumps(document)
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", docs)
+    app.router.add_get("/docs/init.js", docs_script)
     app.router.add_static(DOCS_ASSETS, swagger_ui_assets())
