@@ -99,7 +99,8 @@ def token_lines(base: str) -> list[str]:
 
 
 def banner(base: str) -> str:
-    lines = ["", "=" * 72, f"LGSP Gateway is ready at {base}", ""]
+    lines = ["", "=" * 72, f"LGSP Gateway is ready at {base}"]
+    lines += [f"The contract: {base}/openapi.json, rendered at {base}/docs", ""]
     try:
         requests = example_requests()
     except Exception as exc:  # the banner must never take the stack down

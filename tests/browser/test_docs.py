@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_dashboard import chromium
 from mocks.settings import MockSettings
+from tests.browser.test_dashboard import chromium
 from tests.support.rabbit import Rabbit
 from tests.support.stack import running_stack
 
@@ -50,30 +50,28 @@ def host_of(request_line: str) -> str:
 
 
 class Operations(HTMLParser):
-    """The operations Swagger UI lists: method and path of each rendered operation block."""
+    """The operations Swagger UI lists: `METHOD /path` of each rendered operation summary."""
 
     def __init__(self) -> None:
         super().__init__()
         self.listed: set[str] = set()
-        self._method: str | None = None
+        self._method = ""
+        self._in_method = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, _tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         classes = a.get("class", "").split()
         if "opblock-summary-method" in classes:
-            self._method = ""
-        if "data-path" in a and "opblock-summary-path" in classes and self._last_method:
-            self.listed.add(f"{self._last_method} {a['data-path']}")
-
-    _last_method = ""
+            self._in_method, self._method = True, ""
+        elif "opblock-summary-path" in classes and "data-path" in a:
+            self.listed.add(f"{self._method.upper()} {a['data-path']}")
 
     def handle_data(self, data: str) -> None:
-        if self._method is not None:
+        if self._in_method:
             self._method += data.strip()
 
-    def handle_endtag(self, tag: str) -> None:
-        if self._method is not None and tag == "span":
-            self._last_method, self._method = self._method.upper(), None
+    def handle_endtag(self, _tag: str) -> None:
+        self._in_method = False
 
 
 class DeadProxy:

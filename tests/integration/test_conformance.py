@@ -36,7 +36,7 @@ CHECKS = ",".join(
         "response_schema_conformance",
     )
 )
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 50
 SEED = 20261201
 # A caller's own LGSP-Timeout of a few milliseconds gets a correct 504; the run sends a real one.
 TIMEOUT_SECONDS = "10"

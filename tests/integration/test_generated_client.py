@@ -64,7 +64,8 @@ async def generate(document: dict[str, Any], where: Path) -> Path:
     text = output.decode(errors="replace")
     assert process.returncode == 0, text
     # A schema the generator could not turn into code is a warning, not an error: refuse it.
-    assert "Warning" not in text and "Unable" not in text, text
+    assert "Warning" not in text, text
+    assert "Unable" not in text, text
     return where
 
 
