@@ -84,7 +84,7 @@ async def test_a_stock_client_finds_the_token_endpoint_and_verifies_tokens_with_
             second = (await r.json())["access_token"]
         async with http.get(metadata["jwks_uri"]) as r:
             rotated = await r.json()
-        assert [k["kid"] for k in rotated["keys"]][0] == new_kid
+        assert rotated["keys"][0]["kid"] == new_kid  # the signing key leads
         assert {k["kid"] for k in rotated["keys"]} == {new_kid, only["kid"]}
         assert jwt.get_unverified_header(second)["kid"] == new_kid
         assert verify_with(rotated, first, stack)["sub"] == "school"

@@ -1,4 +1,4 @@
-"""The OpenAPI document is built from whatever the registry holds, and says what the gateway does."""
+"""The OpenAPI document is built from whatever the registry holds and says what the gateway does."""
 
 from __future__ import annotations
 
