@@ -131,7 +131,8 @@ def error_statuses(*, write: bool) -> list[int]:
 HEADERS: dict[str, dict[str, Any]] = {
     "RequestId": {
         "description": "The request's id: the one sent when well-formed, otherwise generated.",
-        "schema": {"type": "string"},
+        "required": True,  # the edge middleware sets it on every answer
+        "schema": {"type": "string", "minLength": 8},
     },
     "RetryAfter": {
         "description": "Seconds to wait before retrying.",
