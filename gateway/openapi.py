@@ -23,30 +23,16 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from adapters.interface import Adapter, Operation
 from adapters.registry import Registry
-from gateway import openapi_responses
+from gateway import openapi_responses, openapi_routes
 from gateway.edge import REQUEST_ID_HEADER, REQUEST_ID_RE
+from gateway.openapi_routes import OWN_MODELS, SECURITY, Refs
 from gateway.operations import IDEMPOTENCY_HEADER, IDEMPOTENCY_RE, REGISTRY, TIMEOUT_HEADER
 from gateway.purpose import PURPOSE_HEADERS
-from schemas import discovery
 from schemas.config import Settings
-from schemas.problems import Problem
 
 OPENAPI_DOCUMENT: web.AppKey[bytes] = web.AppKey("openapi_document")
 REF = "#/components/schemas/{model}"
 DOCS_ASSETS = "/docs/assets"
-SECURITY: list[dict[str, list[str]]] = [{"oauth2": []}]
-# The gateway's own answers, described by the models that shape them.
-OWN_MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
-    (Problem, "serialization"),
-    (discovery.TokenRequest, "validation"),
-    (discovery.TokenResponse, "serialization"),
-    (discovery.TokenProblem, "serialization"),
-    (discovery.ServiceList, "serialization"),
-    (discovery.Alive, "serialization"),
-    (discovery.Ready, "serialization"),
-    (discovery.AuthorizationServerMetadata, "serialization"),
-    (discovery.JwkSet, "serialization"),
-)
 
 
 def _anchored(pattern: str) -> str:
@@ -106,7 +92,7 @@ def _parameters(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def _component_schemas(
     registry: Registry,
-) -> tuple[dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]], dict[str, Any]]:
+) -> tuple[Refs, dict[str, Any]]:
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = list(OWN_MODELS)
     for adapter in registry:
         for operation in adapter.operations.values():
@@ -114,7 +100,7 @@ def _component_schemas(
             wanted += [(operation.response_model, "serialization")]
     unique = list(dict.fromkeys(wanted))
     refs, document = models_json_schema(unique, ref_template=REF)
-    by_model: dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]] = {}
+    by_model: Refs = {}
     for (model, mode), ref in refs.items():
         if isinstance(model, type) and issubclass(model, BaseModel):
             by_model[(model, mode)] = dict(ref)
@@ -202,7 +188,7 @@ def _optional_field_groups(
 def _operation_object(
     adapter: Adapter[Any],
     operation: Operation[Any],
-    refs: dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]],
+    refs: Refs,
 ) -> dict[str, Any]:
     parameters = [{"$ref": "#/components/parameters/RequestId"}]
     parameters.append({"$ref": "#/components/parameters/Timeout"})
@@ -253,124 +239,6 @@ def _operation_object(
     }
 
 
-def _json(ref: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "headers": {REQUEST_ID_HEADER: {"$ref": "#/components/headers/RequestId"}},
-        "content": {"application/json": {"schema": ref}},
-    }
-
-
-def _own_paths(
-    refs: dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]],
-) -> dict[str, Any]:
-    def ref(model: type[BaseModel], mode: JsonSchemaMode = "serialization") -> dict[str, Any]:
-        return refs[(model, mode)]
-
-    token_problem = {
-        "content": {"application/problem+json": {"schema": ref(discovery.TokenProblem)}}
-    }
-    common = {
-        "405": {"$ref": "#/components/responses/MethodNotAllowed"},
-    }
-    return {
-        "/token": {
-            "post": {
-                "operationId": "token",
-                "summary": "Issue an access token (OAuth2 client credentials, RFC 6749 §4.4)",
-                "description": "Authenticate with HTTP Basic (client id and secret) or the "
-                "`client_id`/`client_secret` form fields, or a client certificate over mTLS. "
-                "Errors are problem documents that are also RFC 6749 §5.2 errors.",
-                "tags": ["auth"],
-                "security": [{"clientBasic": []}, {}],
-                "parameters": [{"$ref": "#/components/parameters/RequestId"}],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/x-www-form-urlencoded": {
-                            "schema": ref(discovery.TokenRequest, "validation"),
-                            "example": {"grant_type": "client_credentials"},
-                        }
-                    },
-                },
-                "responses": {
-                    "200": _json(ref(discovery.TokenResponse), "A signed JWT access token."),
-                    "400": {"description": "A malformed token request.", **token_problem},
-                    "401": {
-                        "description": "Client authentication failed.",
-                        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
-                        **token_problem,
-                    },
-                    "413": {"$ref": "#/components/responses/TooLarge"},
-                    **common,
-                },
-            }
-        },
-        "/v1/services": {
-            "get": {
-                "operationId": "services",
-                "summary": "The operations this client may call, with their schemas",
-                "tags": ["discovery"],
-                "security": SECURITY,
-                "parameters": [{"$ref": "#/components/parameters/RequestId"}],
-                "responses": {
-                    "200": _json(ref(discovery.ServiceList), "This client's operations."),
-                    "401": {"$ref": "#/components/responses/Unauthorized"},
-                    "429": {"$ref": "#/components/responses/RateLimited"},
-                    "503": {"$ref": "#/components/responses/Unavailable"},
-                    **common,
-                },
-            }
-        },
-        "/healthz": {
-            "get": {
-                "operationId": "healthz",
-                "summary": "The process is alive",
-                "tags": ["health"],
-                "security": [],
-                "responses": {"200": _json(ref(discovery.Alive), "Alive."), **common},
-            }
-        },
-        "/readyz": {
-            "get": {
-                "operationId": "readyz",
-                "summary": "The gateway can serve: broker connected, every queue has a consumer",
-                "tags": ["health"],
-                "security": [],
-                "responses": {
-                    "200": _json(ref(discovery.Ready), "Ready."),
-                    "503": {"$ref": "#/components/responses/Unavailable"},
-                    **common,
-                },
-            }
-        },
-        "/.well-known/oauth-authorization-server": {
-            "get": {
-                "operationId": "authorization_server_metadata",
-                "summary": "OAuth2 authorization server metadata (RFC 8414)",
-                "tags": ["discovery"],
-                "security": [],
-                "responses": {
-                    "200": _json(ref(discovery.AuthorizationServerMetadata), "The metadata."),
-                    **common,
-                },
-            }
-        },
-        "/.well-known/jwks.json": {
-            "get": {
-                "operationId": "jwks",
-                "summary": "The public keys that verify access tokens (current and rotated)",
-                "tags": ["discovery"],
-                "security": [],
-                "responses": {
-                    "200": _json(ref(discovery.JwkSet), "The key set (RFC 7517)."),
-                    **common,
-                },
-            }
-        },
-    }
-
-
 def build_openapi(registry: Registry, settings: Settings) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the gateway with the adapters of `registry`."""
     refs, components = _component_schemas(registry)
@@ -384,7 +252,7 @@ def build_openapi(registry: Registry, settings: Settings) -> dict[str, Any]:
             paths[f"/v1/{adapter.name}/{operation.name}"] = {
                 "post": _operation_object(adapter, operation, refs)
             }
-    paths.update(_own_paths(refs))
+    paths.update(openapi_routes.own_paths(refs))
     tags += [
         {"name": "auth", "description": "Access tokens"},
         {"name": "discovery", "description": "What a client may call, and how to verify tokens"},

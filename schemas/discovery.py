@@ -1,7 +1,9 @@
 """The gateway's own answers outside the operations: tokens, services, health, OAuth2 discovery.
 
 The OpenAPI document (gateway/openapi.py) takes its schemas for these routes
-from here, so the contract and the code that answers share one declaration.
+from here. The discovery routes answer with these models; for `/token`,
+`/v1/services` and health, the schemathesis run checks that their answers
+match (tests/integration/test_conformance.py).
 """
 
 from __future__ import annotations
