@@ -180,9 +180,9 @@ def _optional_field_groups(
                         del schema["required"]
                 field = schema["properties"][leaf]
                 note = f"Withheld unless the client is granted the `{group}` field group."
-                field["description"] = (
-                    f"{field['description']} {note}" if "description" in field else note
-                )
+                known = field.get("description", "")
+                if note not in known:  # a model shared by two operations is noted once
+                    field["description"] = f"{known} {note}".strip()
 
 
 def _operation_object(
