@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from adapters.registry import Registry
-from gateway import auth, discovery, health, openapi, ops
+from gateway import auth, health, openapi, ops
 from gateway.bus import Bus
 from gateway.edge import OBSERVERS, edge_middleware
 from gateway.operations import BUS, GATEWAY_SETTINGS, REGISTRY, call_operation
@@ -33,7 +33,6 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     health.install(app)
     ops.install(app, settings)
     auth.install(app, settings)
-    discovery.install(app)
     openapi.install(app, settings)
     app.router.add_post("/v1/{adapter}/{operation}", call_operation)
     return app

@@ -23,7 +23,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from adapters.interface import Adapter, Operation
 from adapters.registry import Registry
-from gateway import openapi_responses, openapi_routes
+from gateway import discovery, openapi_responses, openapi_routes
 from gateway.edge import REQUEST_ID_HEADER, REQUEST_ID_RE
 from gateway.openapi_routes import OWN_MODELS, SECURITY, Refs
 from gateway.operations import IDEMPOTENCY_HEADER, IDEMPOTENCY_RE, REGISTRY, TIMEOUT_HEADER
@@ -338,7 +338,11 @@ async def docs_script(_request: web.Request) -> web.Response:
 
 
 def install(app: web.Application, settings: Settings) -> None:
-    """Build the document once, from the app's registry, and serve it with its page."""
+    """Build the document once from the app's registry; serve it, its page, OAuth2 discovery.
+
+    After gateway/auth.py's install: the discovery routes read its token service.
+    """
+    discovery.install(app)
     document = build_openapi(app[REGISTRY], settings)
     app[OPENAPI_DOCUMENT] = orjson.dumps(document)
     app.router.add_get("/openapi.json", openapi_json)
