@@ -87,7 +87,8 @@ def endpoint(operation: dict[str, Any]) -> ModuleType:
     )
 
 
-def header_kwargs(operation: dict[str, Any], document: dict[str, Any]) -> dict[str, str]:
+def header_kwargs(operation: dict[str, Any]) -> dict[str, str]:
+    """The generated keyword arguments for the headers the operation declares."""
     names = {p["$ref"].rsplit("/", 1)[-1] for p in operation.get("parameters", ())}
     kwargs = {
         name.lower().replace("-", "_"): value
@@ -170,7 +171,7 @@ async def test_a_generated_python_client_calls_every_operation_and_parses_errors
                 if label in called:
                     continue
                 module = endpoint(operation)
-                kwargs: dict[str, Any] = header_kwargs(operation, document)
+                kwargs: dict[str, Any] = header_kwargs(operation)
                 if "requestBody" in operation:
                     kwargs["body"] = body_model(module).from_dict(bodies[path.removeprefix("/v1/")])
                 secured = operation.get("security") != []
