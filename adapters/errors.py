@@ -11,6 +11,8 @@
     │                                oversized, a redirect (502, source central)
     ├── DeadlineExceeded       the message's deadline passed (504)
     ├── TopologyError          broker objects exist with incompatible arguments
+    ├── BrokerUnavailable      the broker could not be reached, or the connection
+    │                          failed mid-call (adapters/connection.py maps it)
     └── ConfigError            settings that cannot work (missing credentials ...)
 
 Adapters raise only TransientError or PermanentError (or its subclasses); the
@@ -86,6 +88,10 @@ class DeadlineExceeded(LgspError):
 
 class TopologyError(LgspError):
     """A queue or exchange exists with arguments other than ours; we refuse to guess."""
+
+
+class BrokerUnavailable(LgspError):
+    """The broker is unreachable or its connection failed; nothing was done that needs undoing."""
 
 
 class ConfigError(LgspError):

@@ -78,7 +78,7 @@ class Operation(Generic[ClientT]):
     field_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The request field naming the data subject (audited as a keyed hash, never in clear).
     subject: str | None = None
-    # A valid request body made of synthetic values, shown in the OpenAPI document and /docs.
+    # A valid request body (synthetic data only) for the docs, the banner and the contract.
     example: dict[str, Any] | None = None
     request_adapter: TypeAdapter[Any] = field(init=False, repr=False, compare=False)
 
@@ -91,7 +91,10 @@ class Adapter(Generic[ClientT]):
     """A named set of operations against one central system.
 
     `connect` builds the central-system client from the injected session and the
-    adapter's settings, once per worker process.
+    adapter's settings, once per worker process. `base_url` is where the central
+    system is when the configuration does not say (the local mock, for a demo);
+    `demo_credentials` makes fresh credentials for a local run, which `lgsp init`
+    writes for the adapter and hands to its mock (`<adapter>_<key>` settings).
     """
 
     def __init__(
@@ -102,12 +105,14 @@ class Adapter(Generic[ClientT]):
         connect: Callable[[CentralSession, AdapterSettings], ClientT],
         retry: RetrySettings | None = None,
         base_url: str = "",
+        demo_credentials: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         self.name = name
         self.title = title
         self.connect = connect
         self.retry = retry or RetrySettings()
         self.base_url = base_url
+        self.demo_credentials = demo_credentials
         self.operations: dict[str, Operation[ClientT]] = {}
 
     def operation(

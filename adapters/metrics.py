@@ -123,18 +123,20 @@ class WorkerMetrics:
 
         return attempt
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+
+def exposition(registry: CollectorRegistry) -> web.Response:
+    """A registry's metrics in Prometheus' text format: the one way gateway and workers answer."""
+    response = web.Response(body=generate_latest(registry))
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    response.charset = "utf-8"
+    return response
 
 
 async def serve_metrics(metrics: WorkerMetrics, host: str, port: int) -> web.AppRunner:
     """Serve `GET /metrics` for Prometheus; the caller cleans the runner up."""
 
     async def handler(_request: web.Request) -> web.Response:
-        response = web.Response(body=metrics.exposition())
-        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-        response.charset = "utf-8"
-        return response
+        return exposition(metrics.registry)
 
     app = web.Application()
     app.router.add_get("/metrics", handler)

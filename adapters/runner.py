@@ -14,7 +14,7 @@ from adapters.registry import Registry
 from adapters.worker import Worker
 from schemas.config import Settings
 
-log = structlog.get_logger("lgsp.worker")
+log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.worker")
 
 
 async def serve_worker(worker: Worker) -> None:

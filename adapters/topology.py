@@ -12,7 +12,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
-from aiormq.exceptions import ChannelInvalidStateError, ChannelPreconditionFailed
+from aiormq.exceptions import ChannelPreconditionFailed
 
 from adapters.errors import TopologyError
 from schemas.config import BusSettings
@@ -23,16 +23,6 @@ from schemas.envelope import (
     DEAD_LETTER_QUEUE,
     REQUESTS_EXCHANGE,
     request_queue,
-)
-
-# What a lost or closing broker connection raises, wherever it is noticed: the caller
-# reconnects (worker, gateway supervisor) or answers 503 (a request in flight).
-BROKER_ERRORS = (
-    aio_pika.exceptions.AMQPError,
-    ChannelInvalidStateError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
@@ -20,18 +21,32 @@ from pydantic import ValidationError
 
 from adapters import amqp
 from adapters.central import CentralSession
-from adapters.errors import DeadlineExceeded, PermanentError, TopologyError, TransientError
+from adapters.connection import BROKER_ERRORS, keep_connected
+from adapters.errors import DeadlineExceeded, PermanentError, TransientError
 from adapters.interface import Adapter, Context, Operation, Purpose
 from adapters.logs import mask_text
 from adapters.metrics import WorkerMetrics
 from adapters.retry import Sleep, call_with_retry
-from adapters.topology import BROKER_ERRORS as CONNECTION_ERRORS
 from adapters.topology import declare_topology
 from schemas.config import Settings
 from schemas.envelope import DEAD_LETTER_EXCHANGE, Header, Reply, request_queue
 from schemas.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 
 JSON = "application/json"
+Log = structlog.typing.FilteringBoundLogger
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a handler's call came to: the reply to send (status, body, content type)."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+class AdapterFailed(Exception):
+    """The adapter's own code failed (a bug, not a central-system outcome): dead-letter it."""
 
 
 class Worker:
@@ -49,7 +64,7 @@ class Worker:
         self.policy = adapter.retry_policy(self.adapter_settings)
         self.queue_name = request_queue(adapter.name)
         self.connected = asyncio.Event()
-        self.log = structlog.get_logger("lgsp.worker").bind(adapter=adapter.name)
+        self.log: Log = structlog.get_logger("lgsp.worker").bind(adapter=adapter.name)
         self.metrics = metrics or WorkerMetrics(adapter.name, list(adapter.operations))
         self.metrics.track_connection(self.connected.is_set)
         self._sleep = sleep
@@ -71,19 +86,13 @@ class Worker:
         """Serve until `stop()`; reconnect after broker failures; fail fast on bad topology."""
         session = CentralSession(self.adapter_settings, self.adapter.base_url)
         self._client = self.adapter.connect(session, self.adapter_settings)
-        delay = 0.1
         try:
-            while not self._stopping.is_set():
-                try:
-                    await self._serve_one_connection()
-                    delay = 0.1
-                except TopologyError:
-                    raise
-                except CONNECTION_ERRORS as exc:
-                    self.log.warning("bus.disconnected", error=type(exc).__name__, retry_in=delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-                delay = min(delay * 2, self.settings.bus.reconnect_max_delay)
+            await keep_connected(
+                self._serve_one_connection,
+                stop=self._stopping,
+                max_delay=self.settings.bus.reconnect_max_delay,
+                log=self.log,
+            )
         finally:
             await session.aclose()
 
@@ -114,7 +123,7 @@ class Worker:
             lost.cancel()
             if self._stopping.is_set() and not closed.is_set():
                 # Stop taking work, finish what we hold (bounded), then leave.
-                with contextlib.suppress(*CONNECTION_ERRORS):
+                with contextlib.suppress(*BROKER_ERRORS):
                     await amqp.cancel(channel, tag)
                 await self._drain(self.settings.gateway.shutdown_grace)
             elif closed.is_set():
@@ -123,7 +132,7 @@ class Worker:
             self.connected.clear()
             self._channel = None
             if not connection.is_closed:
-                with contextlib.suppress(*CONNECTION_ERRORS):
+                with contextlib.suppress(*BROKER_ERRORS):
                     await connection.close()
 
     async def _drain(self, grace: float) -> None:
@@ -133,12 +142,13 @@ class Worker:
     async def _on_message(self, message: amqp.Delivery) -> None:
         # Runs in the task aiormq starts for each delivery: tracked, not wrapped in another.
         task = asyncio.current_task()
-        assert task is not None
-        self._inflight.add(task)
+        if task is not None:  # always, inside aiormq's consumer task
+            self._inflight.add(task)
         try:
             await self._handle(message)
         finally:
-            self._inflight.discard(task)
+            if task is not None:
+                self._inflight.discard(task)
 
     async def _handle(self, message: amqp.Delivery) -> None:
         request_id = message.message_id or "-"
@@ -148,7 +158,7 @@ class Worker:
         status: int | str | None = None
         try:
             status = await self._process(message, log)
-        except CONNECTION_ERRORS as exc:
+        except BROKER_ERRORS as exc:
             # Not acked: the broker redelivers it once this connection is gone.
             log.warning("message.unfinished", error=type(exc).__name__)
             return
@@ -165,7 +175,7 @@ class Worker:
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
-    async def _process(self, message: amqp.Delivery, log: Any) -> int | str:
+    async def _process(self, message: amqp.Delivery, log: Log) -> int | str:
         headers = message.headers
         op_name = (message.type or "").removeprefix(self.adapter.name + "/")
         operation = self.adapter.operations.get(op_name)
@@ -196,17 +206,18 @@ class Worker:
             idempotency_key=_text(headers.get(Header.IDEMPOTENCY_KEY)),
             log=log,
         )
-        status, body, content_type = await self._call(operation, request, ctx, log)
-        if status == 0:
+        try:
+            answer = await self._call(operation, request, ctx, log)
+        except AdapterFailed:
             return await self._reject(message, "adapter-error", log)
-        await self._reply(message, status, body, content_type)
+        await self._reply(message, answer)
         await message.ack()
-        return status
+        return answer.status
 
     async def _call(
-        self, operation: Operation[Any], request: Any, ctx: Context[Any], log: Any
-    ) -> tuple[int, bytes, str]:
-        """Run the handler under the retry policy; status 0 means the adapter itself failed."""
+        self, operation: Operation[Any], request: Any, ctx: Context[Any], log: Log
+    ) -> Answer:
+        """Run the handler under the retry policy; `AdapterFailed` when the adapter's code broke."""
         try:
             response = await call_with_retry(
                 self.metrics.attempts(operation.name, lambda: operation.handler(request, ctx)),
@@ -235,45 +246,44 @@ class Worker:
                 "the central system did not answer in time",
                 "central",
             )
-        except Exception:
+        except Exception as exc:
             log.exception("adapter.failed")
-            return 0, b"", ""
-        return 200, response.model_dump_json().encode(), JSON
+            raise AdapterFailed from exc
+        return Answer(200, response.model_dump_json().encode(), JSON)
 
-    async def _reject(self, message: amqp.Delivery, reason: str, log: Any) -> str:
+    async def _reject(self, message: amqp.Delivery, reason: str, log: Log) -> str:
         """Answer the caller, then dead-letter a message that can never succeed."""
-        status, body, content_type = _problem(
+        answer = _problem(
             502,
             ProblemType.ADAPTER_FAILED,
             "The adapter could not process the request",
             f"message rejected: {reason}",
             "adapter",
         )
-        await self._reply(message, status, body, content_type)
+        await self._reply(message, answer)
         await self._dead_letter(message, reason, log)
         return reason
 
-    async def _reply(
-        self, message: amqp.Delivery, status: int, body: bytes, content_type: str
-    ) -> None:
+    async def _reply(self, message: amqp.Delivery, answer: Answer) -> None:
         if not message.reply_to or self._channel is None:
             return
         props = amqp.properties(
-            content_type=content_type,
+            content_type=answer.content_type,
             correlation_id=message.correlation_id,
             message_id=message.message_id,
-            headers={Reply.STATUS: status},
+            headers={Reply.STATUS: answer.status},
             persistent=False,
         )
         async with asyncio.timeout(self.settings.bus.publish_timeout):
             # Mandatory, on a channel without on_return_raises: a reply whose queue is gone
             # (its gateway stopped) comes back and is dropped; the request is still answered.
             await amqp.publish(
-                self._channel, body, exchange="", routing_key=message.reply_to, props=props
+                self._channel, answer.body, exchange="", routing_key=message.reply_to, props=props
             )
 
-    async def _dead_letter(self, message: amqp.Delivery, reason: str, log: Any) -> None:
-        assert self._dead_exchange is not None
+    async def _dead_letter(self, message: amqp.Delivery, reason: str, log: Log) -> None:
+        if self._dead_exchange is None:  # the connection is gone: left unacked, redelivered
+            raise ConnectionError("no channel to dead-letter on")
         headers = dict(message.headers)
         headers[Header.REASON] = reason
         headers[Header.ORIGIN_QUEUE] = self.queue_name
@@ -303,7 +313,7 @@ def _problem(
     detail: str,
     source: Any,
     errors: list[dict[str, Any]] | None = None,
-) -> tuple[int, bytes, str]:
+) -> Answer:
     problem = Problem(
         type=problem_type,
         title=title,
@@ -312,7 +322,7 @@ def _problem(
         source=source,
         errors=errors,
     )
-    return status, problem.model_dump_json(exclude_none=True).encode(), PROBLEM_CONTENT_TYPE
+    return Answer(status, problem.model_dump_json(exclude_none=True).encode(), PROBLEM_CONTENT_TYPE)
 
 
 def _text(value: object) -> str | None:

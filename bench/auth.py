@@ -32,7 +32,7 @@ class ClientCredentials:
 def prepare_client(config_file: Path) -> ClientCredentials | None:
     """Add the benchmark client to `config_file`; None when this gateway has no clients yet."""
     try:
-        from gateway.clients import add_client
+        from gateway.security.clients import add_client
     except ImportError:
         return None
     secret = add_client(

@@ -19,7 +19,12 @@ from typing import Any
 RATE_HZ = 100
 OUR_PACKAGES = ("gateway/", "adapters/", "schemas/", "bench/")
 # Process entry points: under everything that runs on the main task, so never informative.
-ENTRY_FILES = ("gateway/cli.py", "gateway/server.py", "adapters/runner.py")
+ENTRY_FILES = (
+    "gateway/cli/__main__.py",
+    "gateway/cli/main.py",
+    "gateway/server.py",
+    "adapters/runner.py",
+)
 TOP = 15
 
 # Components by the package part py-spy shows of a file name; the rest are "stdlib"/"other".

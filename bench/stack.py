@@ -27,10 +27,13 @@ from adapters.registry import Registry
 from bench.auth import ClientCredentials, prepare_client
 from bench.peers import PeerConfig
 from bench.procstat import find_descendant
-from gateway.bootstrap import generate_config, to_toml
 from gateway.broker import BrokerPorts, LocalBroker
+from gateway.cli.init import generate_config
+from gateway.config_file import to_toml
+from gateway.private_files import write_private
 from mocks.data import Dataset, ensure_dataset
-from mocks.settings import SYSTEMS, DataSettings
+from mocks.server import systems as mock_systems
+from mocks.settings import DataSettings
 from schemas.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +165,7 @@ class Stack:
     gateway_url: str = ""
     mock_url: str = ""
     mock_urls: dict[str, str] = field(default_factory=dict)
+    mockless: list[str] = field(default_factory=list)
     peer_url: str = ""
     broker_pid: int = 0
 
@@ -202,8 +206,11 @@ class Stack:
             raise RuntimeError("the broker node is up but no beam.smp process was found")
         self.broker_pid = beam
         # The gateway is ready only when every installed adapter has a worker: each gets its
-        # mock and its worker; only the population ones are loaded and measured.
-        adapters = [a for a in Registry.discover().names if a in SYSTEMS]
+        # mock and its worker; only the population ones are loaded and measured. Adapters
+        # without a central mock (the audit adapter reads the audit store) get a worker only.
+        installed = Registry.discover().names
+        adapters = [a for a in installed if a in mock_systems()]
+        self.mockless = [a for a in installed if a not in mock_systems()]
         if BENCH_ADAPTER not in adapters:
             raise RuntimeError(f"the {BENCH_ADAPTER!r} adapter is not installed")
         self.mock_urls = {a: f"http://127.0.0.1:{free_port()}" for a in adapters}
@@ -222,6 +229,8 @@ class Stack:
         for adapter, url in self.mock_urls.items():
             health = url + "/_admin/health"
             self._wait_for(_role("mock", adapter), lambda h=health: http_status(h) == 200)
+            self._spawn(_role("worker", adapter), "worker", adapter)
+        for adapter in self.mockless:
             self._spawn(_role("worker", adapter), "worker", adapter)
         if has_command("audit-writer"):
             self._spawn("audit-writer", "audit-writer")
@@ -291,10 +300,13 @@ class Stack:
         if self.worker_prefetch is not None:
             ours["worker"] = {"prefetch": self.worker_prefetch}
         values = _fit(_merge(self.generated, ours), Settings)
-        values["adapters"] = {a: values["adapters"][a] for a in self.mock_urls}
+        values["adapters"] = {
+            a: values["adapters"][a]
+            for a in [*self.mock_urls, *self.mockless]
+            if a in values["adapters"]
+        }
         path = self.work_dir / "lgsp.toml"
-        path.write_text(to_toml(values))
-        path.chmod(0o600)
+        write_private(path, to_toml(values))
         return path
 
     def _environment(self) -> dict[str, str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.errors import ConfigError
+from gateway.private_files import write_private
 
 SERVER_GLOB = "/usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin/rabbitmq-server"
 INSTALL_HINT = (
@@ -103,6 +104,10 @@ class LocalBroker:
         return f"http://127.0.0.1:{self.ports.management}"
 
     @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
     def log_file(self) -> Path:
         return self.data_dir / "console.log"
 
@@ -123,7 +128,8 @@ class LocalBroker:
                 "management.tcp.ip = 127.0.0.1",
                 f"management.tcp.port = {self.ports.management}",
             ]
-        (self.data_dir / "rabbitmq.conf").write_text("\n".join(conf) + "\n")
+        # It holds the broker's password: private from its first byte.
+        write_private(self.data_dir / "rabbitmq.conf", "\n".join(conf) + "\n")
         plugins = "[rabbitmq_management]." if self.management else "[]."
         (self.data_dir / "enabled_plugins").write_text(plugins + "\n")
 

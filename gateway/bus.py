@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,8 @@ from aiormq import spec
 from aiormq.abc import DeliveredMessage
 
 from adapters import amqp
+from adapters.connection import BROKER_ERRORS, keep_connected
 from adapters.errors import TopologyError
-from adapters.topology import BROKER_ERRORS as CONNECTION_ERRORS
 from adapters.topology import declare_topology
 from gateway.ids import new_id
 from gateway.problems import ProblemError, unavailable
@@ -46,7 +46,7 @@ from schemas.envelope import (
 )
 from schemas.problems import ProblemType
 
-log = structlog.get_logger("lgsp.bus")
+log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.bus")
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 
@@ -81,7 +81,7 @@ class Bus:
         self._channel: AbstractChannel | None = None  # confirming; requests and audit events
         self._connection: AbstractConnection | None = None
         self._supervisor: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._stopping = asyncio.Event()
         self.fatal: BaseException | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -89,31 +89,34 @@ class Bus:
     async def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise(), name="bus-supervisor")
 
+    async def lifecycle(self, _app: object) -> AsyncIterator[None]:
+        """For aiohttp's `cleanup_ctx`: connect at start, close at the end."""
+        await self.start()
+        yield
+        await self.stop()
+
     async def stop(self) -> None:
-        self._stopping = True
+        self._stopping.set()
         if self._supervisor:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
         if self._connection and not self._connection.is_closed:
-            with contextlib.suppress(*CONNECTION_ERRORS):
+            with contextlib.suppress(*BROKER_ERRORS):
                 await self._connection.close()
 
     async def _supervise(self) -> None:
-        delay = 0.1
-        while not self._stopping:
-            try:
-                await self._serve_one_connection()
-                delay = 0.1
-            except TopologyError as exc:
-                # Not a passing fault: say so loudly and stay unready.
-                self.fatal = exc
-                log.error("bus.topology_conflict", error=str(exc))
-                return
-            except CONNECTION_ERRORS as exc:
-                log.warning("bus.disconnected", error=type(exc).__name__, retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max_delay)
+        try:
+            await keep_connected(
+                self._serve_one_connection,
+                stop=self._stopping,
+                max_delay=self.settings.reconnect_max_delay,
+                log=log,
+            )
+        except TopologyError as exc:
+            # Not a passing fault: say so loudly and stay unready.
+            self.fatal = exc
+            log.error("bus.topology_conflict", error=str(exc))
 
     async def _serve_one_connection(self) -> None:
         connection = await amqp.connect(
@@ -134,7 +137,7 @@ class Bus:
                 await closed.wait()
             finally:
                 checker.cancel()
-                with contextlib.suppress(asyncio.CancelledError, *CONNECTION_ERRORS):
+                with contextlib.suppress(asyncio.CancelledError, *BROKER_ERRORS):
                     await checker
             raise ConnectionError("broker connection lost")
         finally:
@@ -142,7 +145,7 @@ class Bus:
             self._channel = None
             self.consumers = {}
             if not connection.is_closed:
-                with contextlib.suppress(*CONNECTION_ERRORS):
+                with contextlib.suppress(*BROKER_ERRORS):
                     await connection.close()
 
     async def _set_up(self, connection: AbstractConnection) -> AbstractChannel:
@@ -321,7 +324,7 @@ class Bus:
             raise unavailable(
                 "the broker did not confirm the message in time", self.retry_after
             ) from None
-        except CONNECTION_ERRORS:
+        except BROKER_ERRORS:
             raise unavailable("the message bus connection failed", self.retry_after) from None
 
     # -- audit events ------------------------------------------------------------------------

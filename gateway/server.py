@@ -18,10 +18,10 @@ from aiohttp import web
 
 from adapters.registry import Registry
 from gateway.app import create_app
-from gateway.tls import server_ssl_context
+from gateway.security.tls import server_ssl_context
 from schemas.config import Settings
 
-log = structlog.get_logger("lgsp.gateway")
+log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.gateway")
 
 
 async def serve(app: web.Application, settings: Settings, *, reuse_port: bool = False) -> None:

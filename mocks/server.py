@@ -15,51 +15,57 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from mocks.business import setup_business
 from mocks.data import ensure_dataset
 from mocks.faults import parse_config, setup_faults
-from mocks.insurance import setup_insurance
 from mocks.logs import configure_logging
-from mocks.population import setup_population
-from mocks.settings import SYSTEMS, MockSettings
+from mocks.settings import MockSettings
 from mocks.stats import setup_stats
 
-DEFAULT_PORTS = {"population": 8701, "business": 8702, "insurance": 8703}
+#: The entry-point group naming each mock system's set-up function, so a package
+#: that adds an adapter can bring the mock of its central system too.
+ENTRY_POINT_GROUP = "lgsp.mocks"
 #: Connections still open this long after a stop request are closed.
 SHUTDOWN_TIMEOUT_S = 5.0
 #: Largest request body a mock reads; the real systems take small requests.
 MAX_REQUEST_BYTES = 1024 * 1024
 
-_SETUP: dict[str, Callable[[web.Application, MockSettings, Path], None]] = {
-    "population": setup_population,
-    "business": setup_business,
-    "insurance": setup_insurance,
-}
+Setup = Callable[[web.Application, MockSettings, Path], None]
+
+
+def systems() -> dict[str, Setup]:
+    """The installed mock systems by name, from the ``lgsp.mocks`` entry points."""
+    found: dict[str, Setup] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found[ep.name] = ep.load()
+    return dict(sorted(found.items()))
+
 
 log = structlog.get_logger("mocks.server")
 
 
 def build_app(system: str, settings: MockSettings, dataset: Path | None = None) -> web.Application:
-    """The application of ``system`` (population, business or insurance).
+    """The application of ``system`` (one of `systems()`: population, business, insurance ...).
 
     ``dataset`` defaults to the cached data set for ``settings``, built here
     (blocking) if missing.
     """
-    if system not in _SETUP:
-        msg = f"unknown system {system!r}; expected one of {', '.join(SYSTEMS)}"
+    installed = systems()
+    if system not in installed:
+        msg = f"unknown system {system!r}; expected one of {', '.join(installed)}"
         raise ValueError(msg)
     faults = parse_config(settings.faults)
     path = dataset if dataset is not None else ensure_dataset(settings)
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     setup_faults(app, faults)
     setup_stats(app)
-    _SETUP[system](app, settings, path)
+    installed[system](app, settings, path)
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"system": system, "status": "ok"})
@@ -117,10 +123,12 @@ async def _serve(system: str, settings: MockSettings, host: str, port: int, data
 def main(argv: list[str] | None = None) -> int:
     """``SYSTEM [--host 127.0.0.1] [--port N]``: serve until SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(prog="mocks.server", description=__doc__.split("\n\n")[0])
-    parser.add_argument("system", choices=SYSTEMS)
+    parser.add_argument("system", choices=list(systems()))
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, help="default: population 8701, business 8702, "
-                        "insurance 8703")  # fmt: skip
+    parser.add_argument(
+        "--port", type=int, default=0, help="default: a free port (`lgsp mock` passes the "
+        "port of the adapter's base_url)"
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         settings = MockSettings()  # secrets come from the environment
@@ -130,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging()
     dataset = ensure_dataset(settings)
-    port = args.port if args.port is not None else DEFAULT_PORTS[args.system]
-    serve = _serve(args.system, settings, args.host, port, dataset)
+    serve = _serve(args.system, settings, args.host, args.port, dataset)
     try:
         import uvloop  # optional: a faster event loop when installed
     except ImportError:

@@ -14,9 +14,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The system names accepted by ``mocks.server``; each is one mock process.
-SYSTEMS = ("population", "business", "insurance")
-
 
 class DataSettings(BaseSettings):
     """Where the synthetic data set lives and what it holds.

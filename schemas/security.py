@@ -16,9 +16,10 @@ deny by default:
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 CLIENT_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 GRANT_RE = re.compile(
@@ -46,6 +47,21 @@ class ClientSettings(_Section):
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     # SHA-256 fingerprints (hex) of client certificates that identify this client over mTLS.
     certificates: list[str] = Field(default_factory=list)
+    # Inspection, police: citizens do not see this client's accesses to their data before
+    # `disclose_after` (inspectors see them at once). Recorded with each access, in the chain.
+    confidential: bool = False
+    disclose_after: date | None = None
+    # The enumeration alarm: distinct data subjects this client normally touches in one
+    # `audit.enumeration_window`; 0 takes `audit.enumeration_norm`.
+    subject_norm: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _confidential_names_its_date(self) -> ClientSettings:
+        if self.confidential and self.disclose_after is None:
+            raise ValueError("a confidential client needs disclose_after (the date citizens see)")
+        if self.disclose_after is not None and not self.confidential:
+            raise ValueError("disclose_after is for confidential clients (set confidential)")
+        return self
 
     @field_validator("allow")
     @classmethod
@@ -95,6 +111,24 @@ class AuditSettings(_Section):
     retry_window: float = 30.0
     # The writer: how many events it writes in one durable transaction.
     batch_size: int = Field(default=256, ge=1)
+    # Signed checkpoints of the chain head (gateway/audit/checkpoints.py): every
+    # `checkpoint_every` records and every `checkpoint_interval` seconds (when the head moved),
+    # appended to `checkpoint_file` and, when set, `checkpoint_copy` (another disk or host).
+    checkpoint_key_file: Path = Path("var/audit-checkpoint.pem")
+    checkpoint_file: Path = Path("var/audit-checkpoints.jsonl")
+    checkpoint_copy: Path | None = None
+    checkpoint_every: int = Field(default=1000, ge=1)
+    checkpoint_interval: float = Field(default=60.0, gt=0)
+    # Retention: the writer (every `archive_interval` seconds) and `lgsp audit archive` move
+    # records older than this many days into archive files under `archive_dir` whose chain
+    # continues the live one. 0: keep everything live.
+    retention_days: int = Field(default=0, ge=0)
+    archive_dir: Path = Path("var/audit-archive")
+    archive_interval: float = Field(default=3600.0, gt=0)
+    # The enumeration alarm (OWASP API6): a client touching more distinct subjects than its
+    # norm within this many seconds raises `lgsp_audit_enumeration_alarms_total`; never blocks.
+    enumeration_window: float = Field(default=600.0, gt=0)
+    enumeration_norm: int = Field(default=500, ge=1)
 
 
 class TlsSettings(_Section):

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from gateway.bootstrap import generate_config
 from gateway.broker import BrokerPorts, LocalBroker
+from gateway.cli.init import generate_config
 from mocks.settings import MockSettings
 from tests.support.rabbit import Rabbit
 

@@ -9,16 +9,29 @@ Operations:
 
 from __future__ import annotations
 
+import secrets
+
 from adapters.business import wire
 from adapters.business.client import BusinessClient
 from adapters.interface import Adapter, Context
 from schemas.business import EnterpriseLookupRequest, EnterpriseLookupResponse
 from schemas.config import RetrySettings
 
+
+def _demo_credentials() -> dict[str, str]:
+    """OAuth2 client credentials at the registry's API manager."""
+    return {
+        "client_id": "lgsp-hp-" + secrets.token_hex(4),
+        "client_secret": secrets.token_urlsafe(24),
+    }
+
+
 adapter: Adapter[BusinessClient] = Adapter(
     "business",
     title="National business registration database",
     connect=BusinessClient,
+    base_url="http://127.0.0.1:8702",
+    demo_credentials=_demo_credentials,
     # A read-only registry behind an API manager that throttles (429) and restarts: a few
     # retries with a longer backoff than population's, each attempt time-boxed.
     retry=RetrySettings(attempts=5, initial_backoff=0.1, max_backoff=1.5, attempt_timeout=4.0),
@@ -39,5 +52,5 @@ async def enterprise_lookup(
     req: EnterpriseLookupRequest, ctx: Context[BusinessClient]
 ) -> EnterpriseLookupResponse:
     """Look up an enterprise in the national business registry by its tax code."""
-    answer = await ctx.client.enterprise(req.tax_code)
+    answer = await ctx.client.enterprise(req.tax_code, ctx.purpose)
     return EnterpriseLookupResponse(enterprise=wire.enterprise(answer))

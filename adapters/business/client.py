@@ -26,6 +26,7 @@ from adapters.errors import (
     RecordNotFound,
     TransientError,
 )
+from adapters.interface import Purpose
 from schemas.config import AdapterSettings
 
 TOKEN_PATH = "/token"  # noqa: S105 (a URL path, not a password)
@@ -103,21 +104,25 @@ class BusinessClient:
         self._refresh_at = started + answer.expires_in * REFRESH_AT
         return answer.access_token
 
-    async def _get(self, token: str, tax_code: str) -> CentralResponse:
+    async def _get(self, token: str, tax_code: str, purpose: Purpose | None) -> CentralResponse:
         return await self.session.request(
             "GET",
             DETAIL_PATH,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                **wire.purpose_headers(purpose),
+            },
             params=wire.query(tax_code),
         )
 
-    async def enterprise(self, tax_code: str) -> wire.DetailAnswer:
+    async def enterprise(self, tax_code: str, purpose: Purpose | None = None) -> wire.DetailAnswer:
         """The registry's answer for one enterprise, or one of our errors."""
         token = await self.token()
-        response = await self._get(token, tax_code)
+        response = await self._get(token, tax_code, purpose)
         if response.status == 401:
             token = await self.token(stale=token)
-            response = await self._get(token, tax_code)
+            response = await self._get(token, tax_code, purpose)
             if response.status == 401:
                 raise CentralProtocolError("the business registry refused a freshly issued token")
         if response.transient:

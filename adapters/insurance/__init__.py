@@ -10,6 +10,7 @@ Operations (all on personal data):
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from adapters.insurance import wire
@@ -27,10 +28,18 @@ from schemas.insurance import (
     ParticipantLookupResponse,
 )
 
+
+def _demo_credentials() -> dict[str, str]:
+    """One API key, sent with every call."""
+    return {"api_key": secrets.token_urlsafe(24)}
+
+
 adapter: Adapter[InsuranceClient] = Adapter(
     "insurance",
     title="Social insurance database",
     connect=InsuranceClient,
+    base_url="http://127.0.0.1:8703",
+    demo_credentials=_demo_credentials,
     # Provincial replicas behind a load balancer: failures are brief but answers slower
     # (history queries scan months); more patient attempts, moderate backoff.
     retry=RetrySettings(attempts=6, initial_backoff=0.1, max_backoff=1.0, attempt_timeout=5.0),
@@ -50,7 +59,7 @@ async def participant_lookup(
     req: ParticipantLookupRequest, ctx: Context[InsuranceClient]
 ) -> ParticipantLookupResponse:
     """A social-insurance participant and their insured household, by social-insurance code."""
-    data = await ctx.client.call(HOUSEHOLD, {"maSoBhxh": req.social_insurance_code})
+    data = await ctx.client.call(HOUSEHOLD, {"maSoBhxh": req.social_insurance_code}, ctx.purpose)
     return ParticipantLookupResponse(participant=wire.participant(data))
 
 
@@ -71,6 +80,7 @@ async def contribution_history(
             "tuThang": wire.from_month(req.from_month),
             "denThang": wire.from_month(req.to_month),
         },
+        ctx.purpose,
     )
     return wire.history(data)
 
@@ -92,7 +102,7 @@ async def health_card_verify(
         body["hoTen"] = req.full_name
     if req.date_of_birth is not None:
         body["ngaySinh"] = req.date_of_birth.strftime("%Y%m%d")
-    return wire.card(await ctx.client.call(CARD, body))
+    return wire.card(await ctx.client.call(CARD, body, ctx.purpose))
 
 
 @adapter.operation(
@@ -113,4 +123,6 @@ async def code_search(req: CodeSearchRequest, ctx: Context[InsuranceClient]) -> 
     ):
         if name is not None:
             body[field] = name
-    return CodeSearchResponse(matches=wire.matches(await ctx.client.call(SEARCH, body)))
+    return CodeSearchResponse(
+        matches=wire.matches(await ctx.client.call(SEARCH, body, ctx.purpose))
+    )

@@ -9,6 +9,7 @@ Operations:
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from adapters.errors import CentralProtocolError, RecordNotFound
@@ -23,10 +24,23 @@ from schemas.population import (
     ResidenceDeclarationResponse,
 )
 
+
+def _demo_credentials() -> dict[str, str]:
+    """X-Road style: the calling system's id, a user, an API key and a signing secret."""
+    return {
+        "client": "VN/GOV/000.00.31.H29/LGSP-HP",
+        "user": "lgsp-hp",
+        "api_key": secrets.token_urlsafe(24),
+        "secret": secrets.token_urlsafe(24),
+    }
+
+
 adapter: Adapter[PopulationClient] = Adapter(
     "population",
     title="National population database",
     connect=PopulationClient,
+    base_url="http://127.0.0.1:8701",
+    demo_credentials=_demo_credentials,
     # A national service shared by every province: a few quick retries, then give up.
     retry=RetrySettings(attempts=8, initial_backoff=0.05, max_backoff=0.8, attempt_timeout=3.0),
 )
@@ -41,6 +55,7 @@ def _requester(ctx: Context[PopulationClient]) -> dict[str, str]:
         "MaDVC": purpose.procedure_code,
         "MaCanBo": purpose.officer_id,
         "MaDonVi": ctx.client.unit,
+        "MaHoSoTTHC": purpose.case_id,
     }
 
 
@@ -115,7 +130,8 @@ async def residence_declaration(
     req: ResidenceDeclarationRequest, ctx: Context[PopulationClient]
 ) -> ResidenceDeclarationResponse:
     """Declare a temporary residence (a write: send an Idempotency-Key)."""
-    assert ctx.idempotency_key is not None  # the gateway requires it on writes
+    if ctx.idempotency_key is None:  # the gateway requires it on writes; never write without
+        raise CentralProtocolError("a write without an Idempotency-Key")
     body = wire.envelope(
         "KhaiBaoTamTru",
         {

@@ -94,8 +94,8 @@ def test_this_process_cpu_and_memory_are_read_from_proc() -> None:
 def test_profile_summary_groups_self_time_by_component(tmp_path: Path) -> None:
     raw = tmp_path / "gateway.raw"
     raw.write_text(
-        "process 1;main (gateway/cli.py);StreamWriter.write (asyncio/streams.py) 30\n"
-        "process 1;main (gateway/cli.py);call_operation (gateway/operations.py);"
+        "process 1;main (gateway/cli/main.py);StreamWriter.write (asyncio/streams.py) 30\n"
+        "process 1;main (gateway/cli/main.py);call_operation (gateway/http/operations.py);"
         "publish (aiormq/channel.py) 70\n"
     )
     summary = profile.summarise(raw)
@@ -108,7 +108,9 @@ def test_profile_summary_groups_self_time_by_component(tmp_path: Path) -> None:
     components = {row["frame"]: row["percent"] for row in summary["components"]}
     assert components["aiormq/pamqp (AMQP protocol)"] == 70.0
     assert components["socket writes (transport.write: send syscalls)"] == 30.0
-    assert [row["frame"] for row in summary["ours"]] == ["call_operation (gateway/operations.py)"]
+    assert [row["frame"] for row in summary["ours"]] == [
+        "call_operation (gateway/http/operations.py)"
+    ]
     assert profile.summarise(tmp_path / "missing.raw")["samples"] == 0
 
 
@@ -124,9 +126,9 @@ def test_the_speed_probe_and_its_verdict() -> None:
 def test_the_library_floor_leaves_our_code_out(tmp_path: Path) -> None:
     raw = tmp_path / "worker.raw"
     raw.write_text(
-        "process 1;main (gateway/cli.py);Worker._call (adapters/worker.py) 25\n"
-        "process 1;main (gateway/cli.py);CoalescingTransport.flush (adapters/amqp.py) 25\n"
-        "process 1;main (gateway/cli.py);ClientSession._request (aiohttp/client.py) 50\n"
+        "process 1;main (gateway/cli/main.py);Worker._call (adapters/worker.py) 25\n"
+        "process 1;main (gateway/cli/main.py);CoalescingTransport.flush (adapters/amqp.py) 25\n"
+        "process 1;main (gateway/cli/main.py);ClientSession._request (aiohttp/client.py) 50\n"
     )
     worker = profile.summarise(raw) | {"cpu_us_per_request": 800.0}
     components = {row["frame"]: row["percent"] for row in worker["components"]}

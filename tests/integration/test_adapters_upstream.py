@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from structlog.testing import capture_logs
 
-from gateway.examples import EXAMPLE_HEADERS, example_bodies
+from gateway.cli.examples import EXAMPLE_HEADERS, example_bodies
 from mocks.data import Dataset
 from schemas.problems import ProblemType
 from tests.support.stack import Stack

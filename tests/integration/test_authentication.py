@@ -11,10 +11,10 @@ from typing import Any
 import jwt
 import pytest
 
-from gateway.auth import TOKENS
-from gateway.bootstrap import to_toml
-from gateway.cli import main
-from gateway.clients import hash_secret
+from gateway.cli.main import main
+from gateway.config_file import to_toml
+from gateway.security.authentication import AUTHENTICATOR
+from gateway.security.clients import hash_secret
 from mocks.settings import MockSettings
 from tests.integration.security_support import EVERYTHING, bearer, clients, tap
 from tests.support.rabbit import Rabbit
@@ -44,7 +44,7 @@ async def test_every_invalid_token_gets_one_uniform_401_and_nothing_is_published
         running_stack(rabbit, mock_settings, generated, auth=auth) as stack,
         tap(rabbit) as t,
     ):
-        service = stack.app[TOKENS]
+        service = stack.app[AUTHENTICATOR].tokens
         cases: dict[str, dict[str, str]] = {
             name: bearer(token) for name, token in forgeries(service).items()
         }
@@ -92,7 +92,7 @@ async def test_client_credentials_grant_issues_a_working_token(
         token = grant["access_token"]
         header = jwt.get_unverified_header(token)
         assert header["alg"] == "EdDSA"
-        assert header["kid"] == stack.app[TOKENS].keys.signing_key()[0]
+        assert header["kid"] == stack.app[AUTHENTICATOR].tokens.keys.signing_key()[0]
         claims = jwt.decode(token, options={"verify_signature": False})
         assert claims["iss"] == stack.settings.auth.issuer
         assert claims["aud"] == stack.settings.auth.audience
@@ -148,7 +148,7 @@ async def test_revoking_a_client_refuses_its_tokens_on_a_running_gateway(
     section = {"reload_interval": 0, "clients": {"tests": EVERYTHING, "clinic": verifier()}}
     config.write_text(to_toml({"auth": section}))
     monkeypatch.setenv("LGSP_CONFIG", str(config))
-    monkeypatch.setattr("gateway.cli.configure_logging", lambda *_: None)
+    monkeypatch.setattr("gateway.cli.main.configure_logging", lambda *_: None)
     async with running_stack(rabbit, mock_settings, generated, auth=section) as stack:
         token = stack.token("clinic")
         assert (await stack.client.get("/v1/services", headers=bearer(token))).status == 200

@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from gateway.examples import example_bodies
+from gateway.cli.examples import example_bodies
 from mocks.data import Dataset
 from mocks.settings import MockSettings
+from tests.integration.security_support import audit_writer
 from tests.support.rabbit import Rabbit
 from tests.support.stack import TEST_CLIENT, Stack, running_stack
 
@@ -104,6 +105,7 @@ async def run_schemathesis(stack: Stack, schema: Path, report: Path) -> tuple[in
         "--no-color",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        cwd=schema.parent,  # schemathesis keeps a cache in its working directory
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=240)
     assert process.returncode is not None
@@ -119,7 +121,14 @@ async def test_schemathesis_finds_no_failure_on_any_operation_of_the_live_stack(
 ) -> None:
     """Every operation, valid and invalid input, as a client without any field group."""
     auth = {"clients": {TEST_CLIENT: ALL_RIGHTS, NO_GROUPS_CLIENT: NO_GROUPS}}
-    async with running_stack(rabbit, mock_settings, generated, auth=auth) as stack:
+    # The whole stack, the audit writer too: subject access reads the store it writes.
+    store = tmp_path / "audit.sqlite3"
+    async with (
+        running_stack(
+            rabbit, mock_settings, generated, auth=auth, audit={"store": str(store)}
+        ) as stack,
+        audit_writer(stack.settings, store),
+    ):
         document = await (await stack.client.get("/openapi.json")).json()
         schema = tmp_path / "openapi.json"
         schema.write_text(json.dumps(with_data_set_examples(document, dataset)))

@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
-from gateway.bootstrap import to_toml
 from gateway.broker import port_open
+from gateway.config_file import to_toml
 from tests.support.waiting import free_port
 
 READY = "LGSP Gateway is ready at"

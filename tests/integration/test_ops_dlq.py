@@ -13,7 +13,7 @@ import aio_pika
 import orjson
 import pytest
 
-from gateway.opscli import dlq_command
+from gateway.cli.ops import dlq_command
 from schemas.envelope import DEAD_LETTER_EXCHANGE, Header
 from tests.support.ops_stack import PROBE_QUEUE, OpsStack, ops_stack
 from tests.support.rabbit import Rabbit

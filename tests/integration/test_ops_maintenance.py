@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.opscli import maintenance_command
+from gateway.cli.ops import maintenance_command
 from tests.support.ops_stack import ops_stack
 from tests.support.rabbit import Rabbit
 

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.opscli import queues_command
+from gateway.cli.ops import queues_command
 from tests.support.ops_stack import PROBE, PROBE_QUEUE, ops_stack
 from tests.support.rabbit import Rabbit
 

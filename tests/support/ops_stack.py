@@ -29,8 +29,8 @@ from adapters.interface import Adapter, Context
 from adapters.registry import Registry
 from adapters.worker import Worker
 from gateway.app import create_app
-from gateway.clients import hash_secret
-from gateway.operations import BUS
+from gateway.http.operations import BUS
+from gateway.security.clients import hash_secret
 from schemas.config import AdapterSettings, Settings
 from schemas.envelope import REQUESTS_EXCHANGE, Header
 from tests.support.rabbit import Rabbit

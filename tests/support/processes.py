@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gateway.bootstrap import to_toml
+from gateway.config_file import to_toml
 
 
 def write_config(path: Path, values: dict[str, Any]) -> Path:

@@ -26,10 +26,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.registry import Registry
 from adapters.worker import Worker
 from gateway.app import create_app
-from gateway.auth import TOKENS
-from gateway.operations import BUS
+from gateway.http.operations import BUS
+from gateway.security.authentication import AUTHENTICATOR
 from mocks.server import start as start_mock
-from mocks.settings import SYSTEMS, MockSettings
+from mocks.server import systems as mock_systems
+from mocks.settings import MockSettings
 from schemas.config import RetrySettings, Settings
 from tests.support.rabbit import Rabbit
 
@@ -151,7 +152,7 @@ class Stack:
 
     def token(self, client_id: str = TEST_CLIENT) -> str:
         """A fresh access token, signed by the gateway's own key ring."""
-        return self.app[TOKENS].issue(client_id)
+        return self.app[AUTHENTICATOR].tokens.issue(client_id)
 
     async def faults(self, system: str, config: dict[str, Any] | None) -> None:
         async with aiohttp.ClientSession() as s:
@@ -205,7 +206,7 @@ async def running_stack(
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     registry = Registry.discover()
-    systems = [name for name in registry.names if name in SYSTEMS]
+    systems = [name for name in registry.names if name in mock_systems()]
     async with running_mocks(mock_settings, systems) as urls:
         settings = make_settings(rabbit.url, urls, generated, **overrides)
         app = create_app(settings, registry)

@@ -6,7 +6,7 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 
-from gateway.operations import BUS
+from gateway.http.operations import BUS
 from tests.support.stack import Stack
 
 

@@ -9,9 +9,9 @@ import pytest
 from pydantic import BaseModel
 
 from adapters.interface import Context, Operation
-from gateway.access import Rights, filter_fields
 from gateway.problems import ProblemError
-from gateway.ratelimit import RateLimiter
+from gateway.security.ratelimit import RateLimiter
+from gateway.security.rights import Rights, filter_fields
 from schemas.security import RateLimit
 
 

@@ -7,7 +7,7 @@ import asyncio
 import orjson
 import pytest
 
-from gateway.audit_batch import AuditBatcher
+from gateway.audit.batch import AuditBatcher
 
 
 class Broker:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.bootstrap import write_config
+from gateway.cli.init import write_config
 from schemas.config import Settings
 
 

@@ -6,13 +6,14 @@ import json
 import os
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from gateway.audit_store import AuditStore
-from gateway.cli import main
-from gateway.clients import ClientStore, check_secret, hash_secret
+from gateway.audit.store import AuditStore
+from gateway.cli.main import main
+from gateway.security.clients import ClientStore, check_secret, hash_secret
 from schemas.config import Settings
 from schemas.security import AuthSettings
 
@@ -34,7 +35,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "var" / "lgsp.toml"
     monkeypatch.setenv("LGSP_CONFIG", str(path))
     # The CLI configures logging for a process; in a test session that would outlive the test.
-    monkeypatch.setattr("gateway.cli.configure_logging", lambda *_: None)
+    monkeypatch.setattr("gateway.cli.main.configure_logging", lambda *_: None)
     assert main(["init"]) == 0
     return path
 
@@ -92,7 +93,7 @@ def test_a_broken_edit_keeps_the_last_good_clients(config: Path) -> None:
 
 
 def _auth(config: Path) -> dict[str, object]:
-    from gateway.clients import load_auth_section
+    from gateway.security.clients import load_auth_section
 
     section = load_auth_section(config)
     section.pop("reload_interval", None)
@@ -119,10 +120,9 @@ def test_audit_verify_exit_status_says_whether_the_chain_holds(
     assert "ok: 5 records" in capsys.readouterr().out
     assert main(["audit", "search", "--client", "clinic"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
-    db = sqlite3.connect(audit.store)
-    db.execute("DROP TRIGGER records_no_update")
-    db.execute("UPDATE records SET client_id = 'someone' WHERE seq = 3")
-    db.commit()
-    db.close()
+    with closing(sqlite3.connect(audit.store)) as db:
+        db.execute("DROP TRIGGER records_no_update")
+        db.execute("UPDATE records SET client_id = 'someone' WHERE seq = 3")
+        db.commit()
     assert main(["audit", "verify"]) == 1
     assert "record 3" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from gateway.edge import REQUEST_ID_RE
+from gateway.http.edge import REQUEST_ID_RE
 from gateway.ids import new_id
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from adapters.logs import MASK, mask_personal_data, mask_text
-from gateway.auth import mask_problem_documents
+from gateway.http.masking import mask_problem_documents
 from gateway.problems import problem_response
 from schemas.problems import Problem, ProblemType
 

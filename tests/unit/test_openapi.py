@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict
 
 from adapters.interface import Adapter, Context
 from adapters.registry import Registry
-from gateway.openapi import build_openapi
+from gateway.audit.publisher import RECEIPT_HEADER
+from gateway.http.openapi import build_openapi
+from gateway.http.openapi_responses import AUDIT_RECEIPT_HEADER
 from schemas.config import Settings
 from schemas.problems import ProblemType
 
@@ -128,6 +130,15 @@ def test_security_is_oauth2_client_credentials_against_token() -> None:
     assert doc["paths"]["/healthz"]["get"]["security"] == []
     own = {"/token", "/healthz", "/readyz", "/v1/services", "/.well-known/jwks.json"}
     assert own <= set(doc["paths"])
+
+
+def test_answers_with_personal_data_declare_their_audit_receipt() -> None:
+    doc = document()
+    assert AUDIT_RECEIPT_HEADER == RECEIPT_HEADER
+    for path, item in doc["paths"].items():
+        operation = next(iter(item.values()))
+        headers = operation["responses"]["200"].get("headers", {})
+        assert (RECEIPT_HEADER in headers) == operation.get("x-lgsp-personal-data", False), path
 
 
 def test_component_names_are_unique_titles_a_client_generator_can_use() -> None:

@@ -8,16 +8,17 @@ import pytest
 from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.errors import TransientError
 from adapters.metrics import WorkerMetrics
-from gateway import maintenance
-from gateway.dlq import mask_body
-from gateway.ops import cookie_value
-from gateway.opscli import render_table
-from gateway.queues import SEVERITY, QueueFacts, Role, build_report, judge, merge_facts
-from gateway.servicestats import ServiceStats
+from gateway.cli.ops import render_table
+from gateway.ops import maintenance
+from gateway.ops.dlq import mask_body
+from gateway.ops.queues import SEVERITY, QueueFacts, Role, build_report, judge, merge_facts
+from gateway.ops.servicestats import ServiceStats
+from gateway.security.operator import cookie_value
 from schemas.config import OpsSettings
 
 OPS = OpsSettings(depth_warning=10, depth_critical=100, dead_letters_warning=1)
@@ -134,7 +135,7 @@ def test_the_dashboard_cookie_is_not_the_token() -> None:
 
 
 def sample(metrics: WorkerMetrics, name: str, **labels: str) -> float:
-    for family in text_string_to_metric_families(metrics.exposition().decode()):
+    for family in text_string_to_metric_families(generate_latest(metrics.registry).decode()):
         for s in family.samples:
             if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
                 return float(s.value)
@@ -186,7 +187,7 @@ def test_maintenance_flag_round_trip(tmp_path: Path) -> None:
 
 
 def test_the_cli_has_the_operator_commands() -> None:
-    from gateway.cli import build_parser
+    from gateway.cli.main import build_parser
 
     parser = build_parser()
     replay = parser.parse_args(["dlq", "replay", "--all"])
@@ -201,7 +202,7 @@ def test_the_cli_has_the_operator_commands() -> None:
 
 
 def test_make_run_prints_the_dashboard_address_with_a_sign_in_token() -> None:
-    from gateway.examples import dashboard_lines
+    from gateway.cli.examples import dashboard_lines
 
     lines = dashboard_lines("http://127.0.0.1:8080", "tok")
     assert "Operator dashboard: http://127.0.0.1:8080/ops?token=tok" in lines

@@ -15,7 +15,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.tokens import InvalidToken, KeyRing, TokenService, basic_credentials
+from gateway.security.basic import basic_credentials
+from gateway.security.keys import KeyRing
+from gateway.security.tokens import InvalidToken, TokenService
 from schemas.security import AuthSettings
 
 
@@ -35,9 +37,14 @@ def hs256(header: dict[str, Any], claims: dict[str, Any], secret: bytes) -> str:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> TokenService:
-    ring = KeyRing(tmp_path / "keys", reload_interval=0)
-    ring.ensure()
+def ring(tmp_path: Path) -> KeyRing:
+    keys = KeyRing(tmp_path / "keys", reload_interval=0)
+    keys.ensure()
+    return keys
+
+
+@pytest.fixture
+def service(tmp_path: Path, ring: KeyRing) -> TokenService:
     return TokenService(AuthSettings(keys_dir=tmp_path / "keys", token_ttl=60), ring)
 
 
@@ -124,11 +131,11 @@ def test_every_forgery_is_refused(service: TokenService) -> None:
 
 
 def test_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key(
-    service: TokenService,
+    service: TokenService, ring: KeyRing
 ) -> None:
     old_kid = service.keys.signing_key()[0]
     old_token = service.issue("one-stop")
-    new_kid = service.keys.rotate(token_ttl=service.settings.token_ttl)
+    new_kid = ring.rotate(token_ttl=service.settings.token_ttl)
     assert new_kid != old_kid
     assert service.verify(old_token) == "one-stop"
     assert jwt.get_unverified_header(service.issue("one-stop"))["kid"] == new_kid
@@ -157,8 +164,9 @@ def test_a_second_process_sees_a_rotated_key(service: TokenService, tmp_path: Pa
     assert service.verify(token) == "one-stop"
 
 
-def test_key_files_are_private(service: TokenService) -> None:
-    for path in service.keys.keys_dir.glob("*.pem"):
+def test_key_files_are_private(ring: KeyRing) -> None:
+    assert list(ring.keys_dir.glob("*.pem"))
+    for path in ring.keys_dir.glob("*.pem"):
         assert path.stat().st_mode & 0o077 == 0
 
 

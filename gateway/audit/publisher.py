@@ -1,0 +1,219 @@
+"""The gateway's side of the audit trail: one event per `/v1` and `/token` call, published.
+
+An observer (gateway/http/edge.py) sees every answer, refusals included, and
+publishes one event to `lgsp.audit` with publisher confirms and a bounded
+wait. An answer carrying personal data waits for the confirm and becomes a
+503 when it does not come: nothing personal leaves unrecorded. Every other
+event is published in the background, so refusals cost the caller nothing.
+
+Subject identifiers and request bodies are recorded as keyed hashes
+(HMAC-SHA256 with `audit.subject_key`): who accessed whose record can be
+looked up by someone holding the key, and read by nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from adapters.interface import Operation
+from adapters.logs import mask_text
+from gateway.audit.batch import AuditBatcher
+from gateway.bus import Bus
+from gateway.http.operations import resolve
+from gateway.http.state import CLAIMED_CLIENT_ID, CLIENT_ID, PURPOSE, REQUEST_ID, SUBJECT
+from gateway.ids import new_id
+from gateway.problems import ProblemError, problem_response
+from schemas.audit import keyed_hash, subject_hash
+from schemas.problems import Problem, ProblemType
+from schemas.security import AuditSettings
+
+__all__ = ["AUDIT", "RECEIPT_HEADER", "AuditPublisher", "keyed_hash", "subject_hash"]
+
+log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.audit")
+
+AUDITED_PREFIX = "/v1/"
+OAUTH_PATH = "/token"
+# On every answer that disclosed personal data: the id of the audit record that holds it.
+RECEIPT_HEADER = "LGSP-Audit-Receipt"
+# What the record says about the client (registered name, confidentiality, field groups
+# disclosed): given by the security room (gateway/security/disclosure.py) at assembly.
+ClientFacts = Callable[[web.Request, Operation[Any] | None], dict[str, str | None]]
+
+
+def is_audited(path: str) -> bool:
+    return path.startswith(AUDITED_PREFIX) or path in (OAUTH_PATH, "/v1")
+
+
+def operation_of(request: web.Request) -> str:
+    """`adapter/operation`, `token`, `services`, or the (masked) path of an unrouted call."""
+    if request.path == OAUTH_PATH:
+        return "token"
+    adapter = request.match_info.get("adapter")
+    operation = request.match_info.get("operation")
+    if adapter is not None and operation is not None:
+        resolved = resolve(request)
+        if resolved is not None:
+            return resolved.key
+        # Unknown: whatever the caller put in the URL, never an identifier in clear.
+        return mask_text(f"{adapter}/{operation}")[:128]
+    if request.path == "/v1/services":
+        return "services"
+    return mask_text(request.path)[:128]
+
+
+async def _request_bytes(request: web.Request) -> bytes:
+    try:
+        return await request.read()  # cached when the handler read it already
+    except (web.HTTPException, ConnectionError, ValueError):
+        return b""
+
+
+class AuditPublisher:
+    def __init__(
+        self, settings: AuditSettings, bus: Bus, client_facts: ClientFacts | None = None
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.client_facts: ClientFacts = client_facts or (lambda _request, _operation: {})
+        self.key = settings.subject_key.get_secret_value().encode()
+        if not self.key:
+            # Never hash identifiers with an empty key (a dictionary attack away from clear);
+            # a key of this process only keeps them unreadable, though not searchable.
+            log.warning("audit.no_subject_key", fix="run `lgsp init` or set audit.subject_key")
+            self.key = secrets.token_bytes(32)
+        self._background: set[asyncio.Task[bool]] = set()
+        self._batcher: AuditBatcher | None = None
+
+    async def event(
+        self, request: web.Request, response: web.StreamResponse, duration: float
+    ) -> dict[str, Any]:
+        purpose = request.get(PURPOSE)
+        subject = request.get(SUBJECT)
+        body = await _request_bytes(request)
+        head = f"{request.method} {request.path}\n".encode()
+        return {
+            "event_id": new_id(),
+            "time": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "request_id": request.get(REQUEST_ID, ""),
+            "client_id": request.get(CLIENT_ID) or request.get(CLAIMED_CLIENT_ID),
+            "authenticated": request.get(CLIENT_ID) is not None,
+            "operation": operation_of(request),
+            "officer_id": purpose.officer_id if purpose else None,
+            "procedure_code": purpose.procedure_code if purpose else None,
+            "case_id": purpose.case_id if purpose else None,
+            "subject_hash": subject_hash(self.key, str(subject)) if subject else None,
+            "status": response.status,
+            "request_hash": keyed_hash(self.key, "request", head + body),
+            "duration_ms": round(duration * 1000, 3),
+            **self.client_facts(request, self._disclosed(request, response)),
+        }
+
+    def _disclosed(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> Operation[Any] | None:
+        """The personal-data operation whose answer this is, when it disclosed anything."""
+        if not self.carries_personal_data(request, response):
+            return None
+        resolved = resolve(request)
+        return None if resolved is None else resolved.operation
+
+    def carries_personal_data(self, request: web.Request, response: web.StreamResponse) -> bool:
+        if not 200 <= response.status < 300 or "operation" not in request.match_info:
+            return False
+        resolved = resolve(request)
+        return resolved is not None and resolved.operation.personal_data
+
+    async def observe(
+        self, request: web.Request, response: web.StreamResponse, duration: float
+    ) -> web.StreamResponse | None:
+        if not is_audited(request.path):
+            return None
+        event = await self.event(request, response, duration)
+        body = orjson.dumps(event)
+        if self.carries_personal_data(request, response):
+            if await self._publish(body, event["event_id"]):
+                # The receipt: a local system files it with its case; `lgsp audit search
+                # --receipt` and subject access find the record by it.
+                response.headers[RECEIPT_HEADER] = event["event_id"]
+                return None
+            return problem_response(
+                Problem(
+                    type=ProblemType.UNAVAILABLE,
+                    title="Service unavailable",
+                    status=503,
+                    detail="the access could not be recorded in the audit trail; nothing was "
+                    "disclosed",
+                    source="bus",
+                ),
+                event["request_id"],
+                {"Retry-After": str(self.bus.retry_after)},
+            )
+        self.publish_in_background(body, event["event_id"])
+        return None
+
+    def publish_in_background(self, body: bytes, event_id: str) -> None:
+        """Record an event without making anyone wait (riding out a broker outage)."""
+        task = asyncio.create_task(self._publish_later(body, event_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _publish(self, body: bytes, event_id: str, *, final: bool = True) -> bool:
+        if self._batcher is None:
+            bus = self.bus
+            wait = self.settings.publish_timeout
+
+            async def publish(batch: bytes, message_id: str) -> None:
+                await bus.publish_audit(batch, message_id=message_id, wait=wait)
+
+            self._batcher = AuditBatcher(publish)
+        try:
+            await self._batcher.submit(body, self.settings.publish_timeout)
+        except Exception as exc:  # any failure: the record is not made, so nothing personal leaves
+            if final:
+                detail = exc.problem.detail if isinstance(exc, ProblemError) else type(exc).__name__
+                log.error("audit.publish_failed", event_id=event_id, detail=detail)
+            return False
+        return True
+
+    async def _publish_later(self, body: bytes, event_id: str) -> bool:
+        """A background publish rides out a broker outage of up to `retry_window` seconds."""
+        bus = self.bus
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.settings.retry_window
+        while True:
+            last = loop.time() >= give_up or bus.connected.is_set()
+            if await self._publish(body, event_id, final=last):
+                return True
+            if last:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(bus.connected.wait(), max(give_up - loop.time(), 0))
+
+    async def drain(self, limit: float | None = None) -> None:
+        """Wait for background publishes (at shutdown, before the bus closes)."""
+        if not self._background:
+            return
+        pending = set(self._background)
+        _, late = await asyncio.wait(pending, timeout=limit)
+        for task in late:
+            task.cancel()
+        if late:
+            log.error("audit.events_lost_at_shutdown", events=len(late))
+
+    async def lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
+        """For aiohttp's `cleanup_ctx`: at the end, drain background publishes (bounded)."""
+        yield
+        with contextlib.suppress(Exception):
+            await self.drain(self.settings.publish_timeout + 1)
+
+
+AUDIT = web.AppKey("audit", AuditPublisher)

@@ -1,0 +1,159 @@
+"""`lgsp dev`: the whole stack in the foreground, what `make run` runs.
+
+Starts (or reuses) the private RabbitMQ node, the mock central systems, one
+worker per adapter and the gateway, each a real process with its output
+prefixed by its name; waits for readiness, prints the URL and a curl that
+works; on Ctrl-C or SIGTERM stops everything it started, the broker included.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import IO
+
+from adapters.registry import Registry
+from gateway.broker import amqp_answers
+from gateway.cli.broker import local_broker
+from gateway.cli.examples import banner, dashboard_lines
+from mocks.server import systems as mock_systems
+from schemas.config import Settings
+
+READY_TIMEOUT = 180.0  # the first run generates the mocks' data sets
+WORKER_METRICS_PORT = 9410  # worker i serves /metrics on this port + i
+
+
+def mock_environment(settings: Settings) -> dict[str, str]:
+    env = {f"LGSP_MOCK_{key.upper()}": value for key, value in settings.mocks.items()}
+    os.environ.update(env)
+    return env
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    pump: threading.Thread | None = field(default=None, repr=False)
+
+
+def _pump(name: str, stream: IO[bytes]) -> None:
+    prefix = f"{name:>18} | ".encode()
+    for line in iter(stream.readline, b""):
+        sys.stdout.buffer.write(prefix + line)
+        sys.stdout.buffer.flush()
+
+
+def _start(child: Child, env: dict[str, str]) -> None:
+    process = subprocess.Popen(
+        child.argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    child.process = process
+    if process.stdout is not None:  # always: stdout=PIPE
+        child.pump = threading.Thread(target=_pump, args=(child.name, process.stdout), daemon=True)
+        child.pump.start()
+
+
+def _stop(children: Iterable[Child], grace: float) -> None:
+    running = [c.process for c in children if c.process and c.process.poll() is None]
+    for process in running:
+        process.terminate()
+    for process in running:
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(url: str, children: list[Child], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(c.process and c.process.poll() is not None for c in children):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (our own http URL)
+                if resp.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def mock_port(settings: Settings, system: str) -> int:
+    """Where a mock is served: the port its adapter is configured to call (0: a free one)."""
+    return urllib.parse.urlsplit(settings.adapter(system).base_url).port or 0
+
+
+def run_dev(settings: Settings) -> int:
+    registry = Registry.discover()
+    broker = local_broker(settings)
+    owned = False
+    if amqp_answers(broker.ports.amqp):
+        print(f"using the RabbitMQ node already on 127.0.0.1:{broker.ports.amqp}")
+    else:
+        print(f"starting RabbitMQ on 127.0.0.1:{broker.ports.amqp} (data in {broker.data_dir})")
+        broker.start()
+        owned = True
+    stop = threading.Event()
+
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children: list[Child] = []
+    try:
+        if owned:
+            broker.wait_ready()
+        env = {**os.environ, **mock_environment(settings), "LGSP_LOG_FORMAT": "console"}
+        cli = [sys.executable, "-m", "gateway.cli"]
+        systems = [s for s in mock_systems() if s in registry.names]
+        children = [
+            Child(f"mock:{s}", [*cli, "mock", s, "--port", str(mock_port(settings, s))])
+            for s in systems
+        ]
+        metrics_base = settings.worker.metrics_port or WORKER_METRICS_PORT
+        children += [
+            Child(f"worker:{a}", [*cli, "worker", a, "--metrics-port", str(metrics_base + i)])
+            for i, a in enumerate(registry.names)
+        ]
+        children.append(Child("audit-writer", [*cli, "audit-writer"]))
+        children.append(Child("gateway", [*cli, "gateway"]))
+        for child in children:
+            _start(child, env)
+        gw = settings.gateway
+        base = f"http://{gw.host}:{gw.port}"
+        if _wait_ready(base + "/readyz", children, READY_TIMEOUT):
+            print(banner(base, registry), flush=True)
+            print(dashboard_lines(base, settings.ops.token.get_secret_value()), flush=True)
+        elif not stop.is_set():
+            print("the stack did not become ready; see the lines above", file=sys.stderr)
+            return 1
+        while not stop.is_set():
+            if any(c.process and c.process.poll() is not None for c in children):
+                dead = [c.name for c in children if c.process and c.process.poll() is not None]
+                print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+                return 1
+            stop.wait(0.5)
+        return 0
+    finally:
+        print("stopping the stack ...", flush=True)
+        _stop(reversed(children), settings.gateway.shutdown_grace + 5)
+        if owned:
+            broker.stop()
+        print("stopped", flush=True)
