@@ -78,6 +78,10 @@ class Operation(Generic[ClientT]):
     field_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The request field naming the data subject (audited as a keyed hash, never in clear).
     subject: str | None = None
+    # The response field that says whether the request's claims matched a record (a bool, or
+    # a list of matches): a false or empty one is a failed match, and repeated failed matches
+    # on one subject by one client are refused for a while (gateway/security/match_throttle.py).
+    match_result: str | None = None
     # A valid request body (synthetic data only) for the docs, the banner and the contract.
     example: dict[str, Any] | None = None
     request_adapter: TypeAdapter[Any] = field(init=False, repr=False, compare=False)
@@ -125,6 +129,7 @@ class Adapter(Generic[ClientT]):
         timeout: float | None = None,
         field_groups: dict[str, tuple[str, ...]] | None = None,
         subject: str | None = None,
+        match_result: str | None = None,
         example: dict[str, Any] | None = None,
     ) -> Callable[[Handler[ReqT, ClientT, RespT]], Handler[ReqT, ClientT, RespT]]:
         def register(handler: Handler[ReqT, ClientT, RespT]) -> Handler[ReqT, ClientT, RespT]:
@@ -142,6 +147,7 @@ class Adapter(Generic[ClientT]):
                 timeout=timeout,
                 field_groups=field_groups or {},
                 subject=subject,
+                match_result=match_result,
                 example=example,
             )
             return handler

@@ -56,9 +56,21 @@ class GatewaySettings(_Section):
     max_body_bytes: int = 64 * 1024
     default_timeout: float = 10.0
     max_timeout: float = 60.0
+    # The shortest `LGSP-Timeout` a client may ask for (400 below it).
+    min_timeout: float = Field(default=0.05, gt=0)
     shutdown_grace: float = 10.0
     retry_after_seconds: int = 2
     processes: int = 1
+    # Connection hygiene (gateway/connections.py). An idle connection, or one whose next
+    # request's headers are not complete, is closed this long after it opened or after its
+    # last answer (aiohttp's keep-alive timer; the bound on slow headers too).
+    keepalive_timeout: float = Field(default=15.0, gt=0)
+    # From the handler's first read to the body's last byte (408 and close beyond it).
+    body_timeout: float = Field(default=10.0, gt=0)
+    # Open connections per gateway process, in total and per client address; one more is
+    # answered 503 and closed at once.
+    max_connections: int = Field(default=1024, ge=1)
+    max_connections_per_address: int = Field(default=256, ge=1)
 
 
 class RetrySettings(_Section):

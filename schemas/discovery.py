@@ -36,7 +36,9 @@ class TokenResponse(_Answer):
 class TokenProblem(Problem):
     """A problem document that is also an RFC 6749 §5.2 error response."""
 
-    error: Literal["invalid_request", "unsupported_grant_type", "invalid_client"]
+    error: Literal[
+        "invalid_request", "unsupported_grant_type", "invalid_client", "temporarily_unavailable"
+    ]
 
 
 class FieldGroupAccess(_Answer):

@@ -28,6 +28,10 @@ class ProblemType:
     VALIDATION = _BASE + "validation-failed"
     CENTRAL_REJECTED = _BASE + "central-rejected"
     RATE_LIMITED = _BASE + "rate-limited"
+    # Too many failed matches on one data subject by one client (gateway/security/match_throttle).
+    MATCH_THROTTLED = _BASE + "match-throttled"
+    # The body did not arrive within `gateway.body_timeout` (slow or stalled client).
+    REQUEST_TIMEOUT = _BASE + "request-timeout"
     INTERNAL = _BASE + "internal-error"
     CENTRAL_FAILED = _BASE + "central-failed"
     ADAPTER_FAILED = _BASE + "adapter-failed"

@@ -81,15 +81,46 @@ class ClientSettings(_Section):
         return cleaned
 
 
+class MatchThrottle(_Section):
+    """Failed matches (`matched: false`, no search result) on one subject by one client.
+
+    After `failures` of them within `window` seconds the client's next calls on that
+    subject are refused (429) until the oldest failure leaves the window.
+    """
+
+    failures: int = Field(default=5, ge=1)
+    window: float = Field(default=600.0, gt=0)
+    # (client, subject) pairs remembered per gateway process; the oldest are forgotten first.
+    max_tracked: int = Field(default=100_000, ge=1)
+
+
+class TokenThrottle(_Section):
+    """Failed client authentications at `POST /token`, per client id and per address."""
+
+    failures_per_client: int = Field(default=10, ge=1)
+    failures_per_address: int = Field(default=30, ge=1)
+    window: float = Field(default=60.0, gt=0)
+    max_tracked: int = Field(default=100_000, ge=1)
+
+
 class AuthSettings(_Section):
     issuer: str = "lgsp-gateway"
     audience: str = "lgsp"
     token_ttl: int = Field(default=300, ge=10, le=86_400)
+    # A validly signed token whose lifetime (`exp - iat`) is longer than this is refused;
+    # None: `token_ttl`, the lifetime this gateway gives the tokens it issues.
+    max_token_lifetime: int | None = Field(default=None, ge=10, le=86_400)
+    token_throttle: TokenThrottle = Field(default_factory=TokenThrottle)
+    match_throttle: MatchThrottle = Field(default_factory=MatchThrottle)
     # Ed25519 signing keys, one PEM file per key id; `lgsp keys rotate` adds one.
     keys_dir: Path = Path("var/keys")
     # How often a running gateway looks for new keys and edited client tables.
     reload_interval: float = 2.0
     clients: dict[str, ClientSettings] = Field(default_factory=dict)
+
+    @property
+    def token_lifetime_limit(self) -> int:
+        return max(self.max_token_lifetime or 0, self.token_ttl)
 
     @field_validator("clients")
     @classmethod

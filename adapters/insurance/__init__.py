@@ -110,6 +110,17 @@ async def health_card_verify(
     personal_data=True,
     subject="full_name",
     example={"full_name": "Nguyễn Văn Mẫu", "date_of_birth": "1990-01"},  # synthetic
+    match_result="matches",
+    # A search by name and birth year must not hand out full birth dates, personal IDs and
+    # birth places: the codes, names, birth years and sexes only, unless granted.
+    field_groups={
+        "identity": (
+            "matches.date_of_birth",
+            "matches.birth_month",
+            "matches.personal_id",
+            "matches.birth_registration_place",
+        )
+    },
 )
 async def code_search(req: CodeSearchRequest, ctx: Context[InsuranceClient]) -> CodeSearchResponse:
     """Find social-insurance codes by name and (partial) date of birth."""

@@ -77,7 +77,11 @@ def _parameters(settings: Settings) -> dict[str, dict[str, Any]]:
     found["Timeout"] = _header(
         TIMEOUT_HEADER,
         "Seconds the caller will wait; shortens the operation's deadline (504 when it passes).",
-        {"type": "number", "exclusiveMinimum": 0, "maximum": settings.gateway.max_timeout},
+        {
+            "type": "number",
+            "minimum": settings.gateway.min_timeout,
+            "maximum": settings.gateway.max_timeout,
+        },
         required=False,
     )
     found["RequestId"] = _header(

@@ -61,6 +61,11 @@ ERROR_RESPONSES: dict[int, ErrorResponse] = {
         {ProblemType.METHOD_NOT_ALLOWED: ("Method not allowed", "gateway")},
         ("Allow",),
     ),
+    408: ErrorResponse(
+        "RequestTimeout",
+        "The body did not arrive in time (a slow or stalled client); the connection is closed.",
+        {ProblemType.REQUEST_TIMEOUT: ("Request timeout", "gateway")},
+    ),
     409: ErrorResponse(
         "Conflict",
         "The Idempotency-Key was used before with a different body.",
@@ -90,8 +95,12 @@ ERROR_RESPONSES: dict[int, ErrorResponse] = {
     ),
     429: ErrorResponse(
         "RateLimited",
-        "The client's rate limit is exceeded: retry after Retry-After seconds.",
-        {ProblemType.RATE_LIMITED: ("Too many requests", "gateway")},
+        "The client's rate limit is exceeded, or too many of its matches on one person failed: "
+        "retry after Retry-After seconds.",
+        {
+            ProblemType.RATE_LIMITED: ("Too many requests", "gateway"),
+            ProblemType.MATCH_THROTTLED: ("Too many failed matches", "gateway"),
+        },
         ("Retry-After",),
     ),
     502: ErrorResponse(
@@ -120,7 +129,7 @@ ERROR_RESPONSES: dict[int, ErrorResponse] = {
 }
 
 # Statuses every operation can answer; 409 only writes can (an Idempotency-Key reused).
-OPERATION_STATUSES = (400, 401, 403, 404, 405, 413, 415, 422, 429, 502, 503, 504)
+OPERATION_STATUSES = (400, 401, 403, 404, 405, 408, 413, 415, 422, 429, 502, 503, 504)
 
 
 def ref(status: int) -> dict[str, str]:

@@ -79,7 +79,14 @@ def own_paths(
                         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
                         **token_problem,
                     },
+                    "408": {"$ref": "#/components/responses/RequestTimeout"},
                     "413": {"$ref": "#/components/responses/TooLarge"},
+                    "429": {
+                        "description": "Too many failed authentications for this client id or "
+                        "from this address: retry after Retry-After seconds.",
+                        "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+                        **token_problem,
+                    },
                     **common,
                 },
             }

@@ -89,7 +89,7 @@ def test_fields_of_field_groups_are_optional_in_response_schemas() -> None:
 
 def test_every_operation_declares_the_statuses_it_can_answer_409_only_on_writes() -> None:
     doc = document()
-    common = {"200", "400", "401", "403", "404", "405", "413", "415", "422"}
+    common = {"200", "400", "401", "403", "404", "405", "408", "413", "415", "422"}
     common |= {"429", "502", "503", "504"}
     for path, item in doc["paths"].items():
         if not path.startswith("/v1/") or path == "/v1/services":
