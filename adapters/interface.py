@@ -25,7 +25,7 @@ import structlog
 from pydantic import BaseModel, TypeAdapter
 
 from adapters.central import CentralSession
-from schemas.config import AdapterSettings, RetrySettings
+from schemas.config import AdapterSettings, BreakerSettings, RetrySettings
 
 ReqT = TypeVar("ReqT", bound=BaseModel)
 RespT = TypeVar("RespT", bound=BaseModel)
@@ -99,6 +99,8 @@ class Adapter(Generic[ClientT]):
     system is when the configuration does not say (the local mock, for a demo);
     `demo_credentials` makes fresh credentials for a local run, which `lgsp init`
     writes for the adapter and hands to its mock (`<adapter>_<key>` settings).
+    `retry` and `breaker` are the adapter's defaults for its retry policy and its
+    central system's circuit breaker; the configuration overrides either.
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class Adapter(Generic[ClientT]):
         title: str,
         connect: Callable[[CentralSession, AdapterSettings], ClientT],
         retry: RetrySettings | None = None,
+        breaker: BreakerSettings | None = None,
         base_url: str = "",
         demo_credentials: Callable[[], dict[str, str]] | None = None,
     ) -> None:
@@ -115,6 +118,7 @@ class Adapter(Generic[ClientT]):
         self.title = title
         self.connect = connect
         self.retry = retry or RetrySettings()
+        self.breaker = breaker or BreakerSettings()
         self.base_url = base_url
         self.demo_credentials = demo_credentials
         self.operations: dict[str, Operation[ClientT]] = {}
@@ -157,6 +161,10 @@ class Adapter(Generic[ClientT]):
     def retry_policy(self, settings: AdapterSettings) -> RetrySettings:
         """Configuration wins over the adapter's declared default."""
         return settings.retry if "retry" in settings.model_fields_set else self.retry
+
+    def breaker_policy(self, settings: AdapterSettings) -> BreakerSettings:
+        """Configuration wins over the adapter's declared default."""
+        return settings.breaker if "breaker" in settings.model_fields_set else self.breaker
 
 
 def _models_of(handler: Callable[..., Any]) -> tuple[type[BaseModel], type[BaseModel]]:

@@ -83,12 +83,34 @@ class RetrySettings(_Section):
     attempt_timeout: float = 3.0
 
 
+class BreakerSettings(_Section):
+    """A circuit breaker per central system, in each worker process (adapters/breaker.py).
+
+    It opens after `failure_threshold` transient failures in a row, or when at least
+    `min_calls` attempts in the last `window` seconds failed at a rate of `error_rate` or
+    more; while open, calls fail fast (503 `central-unavailable`, `Retry-After`). After
+    `cool_down` seconds it lets `half_open_probes` trial calls through: that many successes
+    close it, one failure opens it again. A central system's own `Retry-After` opens it for
+    that long, at most `max_retry_after` seconds.
+    """
+
+    enabled: bool = True
+    failure_threshold: int = Field(default=10, ge=1)
+    window: float = Field(default=10.0, gt=0)
+    error_rate: float = Field(default=0.5, gt=0, le=1)
+    min_calls: int = Field(default=20, ge=1)
+    cool_down: float = Field(default=5.0, gt=0)
+    half_open_probes: int = Field(default=1, ge=1)
+    max_retry_after: float = Field(default=60.0, gt=0)
+
+
 class AdapterSettings(_Section):
     base_url: str = ""
     connect_timeout: float = 2.0
     max_response_bytes: int = 1024 * 1024
     pool_size: int = 64
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    breaker: BreakerSettings = Field(default_factory=BreakerSettings)
     credentials: dict[str, SecretStr] = Field(default_factory=dict)
     # Adapter-specific settings that are not secrets (the audit adapter: `store`, `procedures`).
     options: dict[str, str] = Field(default_factory=dict)

@@ -34,10 +34,18 @@ class ProblemType:
     REQUEST_TIMEOUT = _BASE + "request-timeout"
     INTERNAL = _BASE + "internal-error"
     CENTRAL_FAILED = _BASE + "central-failed"
+    # The central system is known to be down (its circuit breaker is open, or it said when to
+    # come back): answered at once, 503 with Retry-After, source central.
+    CENTRAL_UNAVAILABLE = _BASE + "central-unavailable"
     ADAPTER_FAILED = _BASE + "adapter-failed"
     UNAVAILABLE = _BASE + "service-unavailable"
     NO_ROUTE = _BASE + "no-route"
     DEADLINE = _BASE + "deadline-exceeded"
+
+
+# An extension member (RFC 9457 §3.2) of a worker's 503 problem document: the seconds the
+# caller should wait, which the gateway also sends as the `Retry-After` header.
+RETRY_AFTER_MEMBER = "retry_after"
 
 
 class Problem(BaseModel):

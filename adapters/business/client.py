@@ -24,7 +24,6 @@ from adapters.errors import (
     CentralRejected,
     ConfigError,
     RecordNotFound,
-    TransientError,
 )
 from adapters.interface import Purpose
 from schemas.config import AdapterSettings
@@ -87,7 +86,7 @@ class BusinessClient:
         )
         self.token_fetches += 1
         if response.transient:
-            raise TransientError(f"business registry token endpoint answered {response.status}")
+            raise response.transient_error("business registry token endpoint")
         if response.status in (400, 401):
             # Our client credentials are refused: an operator must act, retrying cannot help.
             raise CentralProtocolError(
@@ -126,7 +125,7 @@ class BusinessClient:
             if response.status == 401:
                 raise CentralProtocolError("the business registry refused a freshly issued token")
         if response.transient:
-            raise TransientError(f"business registry answered {response.status}")
+            raise response.transient_error("business registry")
         if response.status not in (200, 400):
             raise CentralProtocolError(
                 f"unexpected status {response.status} from the business registry"

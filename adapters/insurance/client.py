@@ -63,7 +63,7 @@ class InsuranceClient:
             "POST", PREFIX + operation, headers=self._headers, json=body
         )
         if response.transient:
-            raise TransientError(f"insurance service answered {response.status}")
+            raise response.transient_error("insurance service")
         if response.status == 401:
             raise CentralProtocolError("the insurance service refused the gateway's API key")
         if response.status not in (200, 400):

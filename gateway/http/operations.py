@@ -31,7 +31,7 @@ from gateway.http.state import (
 from gateway.problems import ProblemError
 from schemas.config import GatewaySettings
 from schemas.envelope import Header
-from schemas.problems import PROBLEM_CONTENT_TYPE, ProblemType
+from schemas.problems import PROBLEM_CONTENT_TYPE, RETRY_AFTER_MEMBER, ProblemType
 
 REGISTRY = web.AppKey("registry", Registry)
 BUS = web.AppKey("bus", Bus)
@@ -230,14 +230,20 @@ async def call_operation(request: web.Request) -> web.Response:
     request[BUS_SECONDS] = time.perf_counter() - sent
     content_type = reply.content_type
     payload = reply.body
+    answer_headers: dict[str, str] = {}
     if content_type == PROBLEM_CONTENT_TYPE:
         problem = orjson.loads(payload)
         problem["request_id"] = request[REQUEST_ID]
         payload = orjson.dumps(problem)
+        retry_after = problem.get(RETRY_AFTER_MEMBER)
+        if isinstance(retry_after, int):  # the worker's 503 central-unavailable says when
+            answer_headers["Retry-After"] = str(retry_after)
     if reply.status == 200:
         for guard in guards:
             guard.after(request, resolved, payload)
     hook = request.app.get(RESPONSE_FILTER)
     if hook is not None and reply.status == 200:
         payload = hook(request, operation, payload)
-    return web.Response(body=payload, status=reply.status, content_type=content_type)
+    return web.Response(
+        body=payload, status=reply.status, content_type=content_type, headers=answer_headers
+    )

@@ -8,7 +8,8 @@ page asks for the credential itself, and Prometheus scrapes `/metrics` where
 it expects it.
 
     GET  /ops/queues            queue health (JSON)
-    GET  /ops/services          per-service statistics over the window
+    GET  /ops/services          per-service statistics over the window, and each central
+                                system's circuit breaker as this process saw it
     GET  /ops/dlq               dead letters; /ops/dlq/{id} one of them, masked
     POST /ops/dlq/replay        republish with confirms (header credential only)
     POST /ops/dlq/purge         remove for good, with "confirm": true
@@ -121,7 +122,8 @@ async def queues(request: web.Request) -> web.Response:
 
 async def services(request: web.Request) -> web.Response:
     stats = request.config_dict[SERVICE_STATS]
-    return _json({"window_seconds": stats.window, "services": stats.snapshot()})
+    central = request.config_dict[METRICS].central.snapshot(request.config_dict[REGISTRY].names)
+    return _json({"window_seconds": stats.window, "services": stats.snapshot(), "central": central})
 
 
 async def dlq_list(request: web.Request) -> web.Response:

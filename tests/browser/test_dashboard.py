@@ -35,9 +35,9 @@ CHROMIUM_FLAGS = [
 
 
 class Rows(HTMLParser):
-    """Table rows keyed by their data-queue / data-service / data-dead-letter attribute."""
+    """Table rows keyed by their data-queue / data-service / data-central / data-dead-letter."""
 
-    KEYS = ("data-queue", "data-service", "data-dead-letter", "data-alarm")
+    KEYS = ("data-queue", "data-service", "data-central", "data-dead-letter", "data-alarm")
 
     def __init__(self) -> None:
         super().__init__()
@@ -129,6 +129,13 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
         assert (echo["successes"], echo["failures"], echo["rejected"]) == ("3", "1", "1")
         assert echo["error_rate"] == "25.0 %"
         assert echo["last_failure"].endswith("UTC")
+        # The probe's workers answered every call themselves: no breaker refused one.
+        central = row(page.rows, "data-central=probe")
+        assert (central["data-state"], central["state"], central["refusals"]) == (
+            "closed",
+            "closed",
+            "0",
+        )
         (letter,) = [v for k, v in page.rows.items() if k.startswith("data-dead-letter=")]
         assert (letter["reason"], letter["by"], letter["origin"]) == (
             "adapter-error",

@@ -174,7 +174,13 @@ async def test_a_citizen_sees_who_accessed_their_data_across_all_three_systems(
             "Đăng ký thường trú",
         )
         assert population["status"] == 200
-        assert population["disclosed"] == ["base", "addresses", "family", "sensitive"]
+        assert population["disclosed"] == [
+            "base",
+            "addresses",
+            "family",
+            "mismatch-detail",
+            "sensitive",
+        ]
         assert insurance["identifier"] == "social_insurance_code"
         assert insurance["disclosed"] == ["base"]  # the ward may not see the household
         assert accesses[0]["disclosed"] == ["base", "household"]
