@@ -13,10 +13,11 @@ on; each message says what to change.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from adapters.interface import Adapter, Operation
@@ -74,6 +75,13 @@ def check_operation(adapter: Adapter[Any], op: Operation[Any]) -> list[str]:
             model.model_json_schema()
         except Exception as exc:  # any failure here breaks OpenAPI and /v1/services
             problems.append(f"{where}: {model.__name__} has no JSON schema ({exc})")
+    if op.example is not None:
+        try:
+            op.request_adapter.validate_json(json.dumps(op.example))
+        except ValidationError as exc:  # the documented example must be one the gateway accepts
+            problems.append(
+                f"{where}: the example is not a valid request ({exc.error_count()} errors)"
+            )
     if op.timeout is not None and not 0 < op.timeout <= 60:
         problems.append(f"{where}: an operation timeout is between 0 and 60 seconds")
     return problems

@@ -22,7 +22,7 @@ from adapters.registry import Registry
 from gateway.audit.publisher import AUDIT, AuditPublisher
 from gateway.bus import Bus
 from gateway.connections import CONNECTION_GUARD, ConnectionGuard
-from gateway.http import health
+from gateway.http import health, openapi
 from gateway.http.edge import OBSERVERS, Observer, edge_middleware
 from gateway.http.health import READINESS_CHECKS
 from gateway.http.masking import mask_problem_documents
@@ -51,6 +51,7 @@ from gateway.ops.dlq import DeadLetters
 from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.queues import AmqpLink, QueueMonitor
 from gateway.ops.servicestats import ServiceStats
+from gateway.security import discovery
 from gateway.security.authentication import (
     AUTHENTICATOR,
     Authenticator,
@@ -153,6 +154,9 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     r.add_get("/readyz", health.readyz)
     r.add_post("/token", token_endpoint)
     r.add_get("/v1/services", services)
+    r.add_get(discovery.METADATA_PATH, discovery.authorization_server)
+    r.add_get(discovery.JWKS_PATH, discovery.jwks)
+    openapi.install(app, settings)  # /openapi.json, /docs and its assets
     r.add_post("/v1/{adapter}/{operation}", call_operation)
     r.add_get("/metrics", metrics)
     r.add_get("/ops", pages.dashboard)  # before the sub-app, which would match /ops too

@@ -104,7 +104,12 @@ def access(record: dict[str, Any], identifier: str, procedures: dict[str, str]) 
     )
 
 
-@adapter.operation("subject-access", personal_data=True, subject="personal_id")
+@adapter.operation(
+    "subject-access",
+    personal_data=True,
+    subject="personal_id",
+    example={"personal_id": "031090000001", "since": "2026-01-01"},  # synthetic
+)
 async def subject_access(
     req: SubjectAccessRequest, ctx: Context[AuditTrail]
 ) -> SubjectAccessResponse:

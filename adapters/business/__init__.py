@@ -42,6 +42,7 @@ adapter: Adapter[BusinessClient] = Adapter(
     "enterprise-lookup",
     personal_data=True,
     subject="tax_code",
+    example={"tax_code": "0100000003"},  # synthetic, with a valid check digit
     field_groups={
         "representatives": ("enterprise.representatives",),
         "members": ("enterprise.members",),

@@ -52,6 +52,7 @@ SEX_CODES = {"male": 1, "female": 2, "other": 3}
     "participant-lookup",
     personal_data=True,
     subject="social_insurance_code",
+    example={"social_insurance_code": "3100000001"},  # synthetic
     field_groups={"household": ("participant.household_members",)},
 )
 async def participant_lookup(
@@ -62,7 +63,12 @@ async def participant_lookup(
     return ParticipantLookupResponse(participant=wire.participant(data))
 
 
-@adapter.operation("contribution-history", personal_data=True, subject="social_insurance_code")
+@adapter.operation(
+    "contribution-history",
+    personal_data=True,
+    subject="social_insurance_code",
+    example={"social_insurance_code": "3100000001", "from_month": "2025-01", "to_month": "2025-12"},
+)
 async def contribution_history(
     req: ContributionHistoryRequest, ctx: Context[InsuranceClient]
 ) -> ContributionHistoryResponse:
@@ -79,7 +85,12 @@ async def contribution_history(
     return wire.history(data)
 
 
-@adapter.operation("health-card-verify", personal_data=True, subject="card_code")
+@adapter.operation(
+    "health-card-verify",
+    personal_data=True,
+    subject="card_code",
+    example={"card_code": "DN4313100000001", "check_date": "2026-06-01"},  # synthetic
+)
 async def health_card_verify(
     req: HealthCardVerifyRequest, ctx: Context[InsuranceClient]
 ) -> HealthCardVerifyResponse:
@@ -98,6 +109,7 @@ async def health_card_verify(
     "code-search",
     personal_data=True,
     subject="full_name",
+    example={"full_name": "Nguyễn Văn Mẫu", "date_of_birth": "1990-01"},  # synthetic
     match_result="matches",
     # A search by name and birth year must not hand out full birth dates, personal IDs and
     # birth places: the codes, names, birth years and sexes only, unless granted.

@@ -65,6 +65,12 @@ def _requester(ctx: Context[PopulationClient]) -> dict[str, str]:
     "citizen-verify",
     personal_data=True,
     subject="personal_id",
+    # Synthetic values ("Mẫu" is Vietnamese for "sample"), never a real person's.
+    example={
+        "personal_id": "031090000001",
+        "full_name": "Nguyễn Văn Mẫu",
+        "date_of_birth": "1990-01-01",
+    },
     match_result="matched",
     field_groups={
         # Which claim failed: without it, an unknown ID and a wrong birth date look alike.
@@ -106,7 +112,25 @@ async def citizen_verify(
     return CitizenVerifyResponse(matched=True, mismatched_fields=[], citizen=wire.citizen(record))
 
 
-@adapter.operation("residence-declaration", personal_data=True, write=True, subject="personal_id")
+@adapter.operation(
+    "residence-declaration",
+    personal_data=True,
+    write=True,
+    subject="personal_id",
+    example={
+        "personal_id": "031090000001",
+        "full_name": "Nguyễn Văn Mẫu",
+        "address": {
+            "detail": "Số 1 Đường Mẫu",
+            "province_code": "31",
+            "district_code": "304",
+            "ward_code": "11356",
+        },
+        "from_date": "2026-01-01",
+        "to_date": "2026-12-31",
+        "reason": "Đi làm",
+    },
+)
 async def residence_declaration(
     req: ResidenceDeclarationRequest, ctx: Context[PopulationClient]
 ) -> ResidenceDeclarationResponse:

@@ -37,6 +37,10 @@ class SigningKeys(Protocol):
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None: ...
 
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every key that still verifies, by key id (published at /.well-known/jwks.json)."""
+        ...
+
 
 # Verified tokens are remembered until they expire: a client sends the same token many times,
 # and an Ed25519 verification costs far more than a dict look-up. Bounded; cleared when full.
