@@ -4,10 +4,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CONFIG := var/lgsp.toml
 
-.PHONY: run test lint types unit setup system-deps bench clean
+.PHONY: run test lint types unit setup system-deps bench clean cluster
 
 run: setup
 	$(BIN)/lgsp dev
+
+# Three joined RabbitMQ nodes on 127.0.0.1 (5682-5684), in the foreground until Ctrl-C.
+cluster: setup
+	$(BIN)/lgsp broker run --nodes 3
 
 test: setup
 	scripts/system-deps.sh broker browser bench

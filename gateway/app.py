@@ -19,6 +19,7 @@ from aiohttp import web
 from adapters.registry import Registry
 from gateway.audit.publisher import AUDIT, AuditPublisher
 from gateway.bus import Bus
+from gateway.gossip import GOSSIP, Gossip
 from gateway.http import health
 from gateway.http.edge import OBSERVERS, Observer, edge_middleware
 from gateway.http.health import READINESS_CHECKS
@@ -77,7 +78,7 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     audit = AuditPublisher(settings.audit, bus)
     stats = ServiceStats(settings.ops.stats_window_seconds)
     gateway_metrics = GatewayMetrics(bus, stats)
-    link = AmqpLink(settings.bus.url.get_secret_value(), settings.bus.connect_timeout)
+    link = AmqpLink(settings.bus)
 
     app = web.Application(
         client_max_size=settings.gateway.max_body_bytes,
@@ -92,7 +93,12 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     app[REGISTRY] = registry
     app[BUS] = bus
     app[AUTHENTICATOR] = _authenticator(settings)
-    app[RATE_LIMITER] = RateLimiter()
+    app[RATE_LIMITER] = limiter = RateLimiter()
+    app[GOSSIP] = gossip = Gossip(settings.bus, settings.gateway.gossip_interval or 1.0)
+    gossip.contribute("ratelimit", limiter.usage)
+    gossip.subscribe("ratelimit", limiter.fold)
+    gossip.contribute("services", stats.snapshot)
+    gossip.contribute("gateway", lambda: {"in_flight": bus.in_flight, "ready": bus.ready()[0]})
     app[RESPONSE_FILTER] = response_filter
     # Every answer passes these, in this order: personal data masked in error documents; the
     # call recorded in the audit trail (an answer with personal data that cannot be recorded
@@ -113,6 +119,8 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     # Opened first, closed last: the bus; the audit trail drains its events before it closes.
     app.cleanup_ctx.append(bus.lifecycle)
     app.cleanup_ctx.append(audit.lifecycle)
+    if settings.gateway.gossip_interval > 0:
+        app.cleanup_ctx.append(gossip.lifecycle)
     app.on_cleanup.append(lambda _app: monitor.close())
     app.on_cleanup.append(lambda _app: link.close())
 

@@ -18,8 +18,7 @@ import orjson
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
-from adapters import amqp
-from adapters.connection import BROKER_ERRORS, keep_connected
+from adapters.connection import BROKER_ERRORS, BrokerAddresses, keep_connected
 from adapters.topology import declare_topology
 from gateway.audit.store import AuditStore, MalformedEvent
 from schemas.config import Settings
@@ -31,6 +30,7 @@ log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.audit")
 class AuditWriter:
     def __init__(self, settings: Settings, store: AuditStore | None = None) -> None:
         self.settings = settings
+        self.addresses = BrokerAddresses.from_settings(settings.bus)
         self.store = store or AuditStore(
             settings.audit.store, settings.audit.chain_key.get_secret_value().encode()
         )
@@ -59,11 +59,7 @@ class AuditWriter:
         )
 
     async def _serve_one_connection(self) -> None:
-        connection = await amqp.connect(
-            self.settings.bus.url.get_secret_value(),
-            connect_timeout=self.settings.bus.connect_timeout,
-            name="lgsp-audit-writer",
-        )
+        connection = await self.addresses.connect("lgsp-audit-writer")
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
