@@ -34,7 +34,7 @@ CHROMIUM_FLAGS = [
 class Rows(HTMLParser):
     """Table rows keyed by their data-queue / data-service / data-dead-letter attribute."""
 
-    KEYS = ("data-queue", "data-service", "data-dead-letter")
+    KEYS = ("data-queue", "data-service", "data-dead-letter", "data-node", "data-process")
 
     def __init__(self) -> None:
         super().__init__()
@@ -129,6 +129,11 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
             PROBE_QUEUE,
         )
         assert "crash-1" not in dom  # message bodies never reach the page
+        # The deployment: each broker node with its health, each process connected.
+        assert row(page.rows, f"data-node={rabbit.broker.node}")["verdict"] == "ok"
+        processes = [k for k in page.rows if k.startswith("data-process=")]
+        assert any(k.startswith("data-process=lgsp-gateway-") for k in processes), processes
+        assert any(k.startswith("data-process=lgsp-worker-") for k in processes), processes
 
         shot = tmp_path / "dashboard.png"
         await chromium(

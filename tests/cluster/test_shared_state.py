@@ -72,11 +72,11 @@ async def test_a_clients_rate_limit_holds_across_three_gateways_within_ten_perce
             generated,
             bus=crabbit.bus(),
             auth={"clients": clients},
-            ops={"token": operator},
+            ops={"token": operator, "management_url": cluster.nodes[0].management_url},
         )
         async with gateway_processes(values, 3, tmp_path) as gateways:
             bases = [base for _, base in gateways]
-            await wait_for_peers(bases, operator, 2)
+            await wait_for_peers(bases, operator, 3)
             token = stack.token(METERED)
             spread = await hammer(bases, token, 6, WINDOW)
             await asyncio.sleep(BURST / RATE + 1)  # the bucket refills: the next run starts full
@@ -98,14 +98,14 @@ async def test_a_clients_rate_limit_holds_across_three_gateways_within_ten_perce
     # The view of the deployment: three nodes, healthy; every gateway; every process.
     assert sorted(n["name"] for n in view["nodes"]) == sorted(n.node for n in cluster.nodes)
     assert {n["verdict"] for n in view["nodes"]} == {"ok"}
-    assert len(view["gateways"]) == 3
+    assert len(view["gateways"]) == 4  # the three processes and this test's in-process one
     names = [p["name"] for p in view["processes"]]
     assert sum(name.startswith("lgsp-gateway-") for name in names) >= 3
     assert {"lgsp-worker-population", "lgsp-worker-business"} <= set(names)
     assert {p["node"] for p in view["processes"]} <= {n.node for n in cluster.nodes}
     # Service statistics summed over the three gateways: every call the limiter let through
     # and refused at validation is a rejected call of citizen-verify somewhere.
-    assert services["gateways"] == 3
+    assert services["gateways"] == 4
 
 
 async def wait_for_rejected(base: str, operator: str, n: int) -> dict[str, Any]:
