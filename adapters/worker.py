@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +100,7 @@ class Worker:
 
     async def _serve_one_connection(self) -> None:
         bus = self.settings.bus
-        connection = await self.addresses.connect(f"lgsp-worker-{self.adapter.name}")
+        connection = await self.addresses.connect(f"lgsp-worker-{self.adapter.name}-{os.getpid()}")
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from typing import Any
 
@@ -59,7 +60,7 @@ class AuditWriter:
         )
 
     async def _serve_one_connection(self) -> None:
-        connection = await self.addresses.connect("lgsp-audit-writer")
+        connection = await self.addresses.connect(f"lgsp-audit-writer-{os.getpid()}")
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()

@@ -4,7 +4,7 @@
   memory and disk alarms, network partitions, uptime. Any node answers for all.
 - **Processes** are the broker's connections on our virtual host
   (`/api/vhosts/{vhost}/connections`): every process of ours names its
-  connections (`lgsp-gateway-PID`, `lgsp-worker-ADAPTER`, `lgsp-audit-writer`,
+  connections (`lgsp-gateway-PID`, `lgsp-worker-ADAPTER-PID`, `lgsp-audit-writer-PID`,
   `lgsp-gossip-PID`, `lgsp-ops`), so the broker knows who is connected, from
   which host, to which node, without anything else to run.
 - **Gateways** are this process and the peers heard on `lgsp.gossip`

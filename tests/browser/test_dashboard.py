@@ -107,6 +107,7 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
             lambda r: next(q for q in r["queues"] if q["role"] == "dead-letter")["ready"] == 1
         )
         assert report["verdict"] == "warning"
+        await listed_processes(stack)
         url = str(stack.client.make_url("/ops").with_query(token=stack.ops_token))
 
         dom = await chromium(url, tmp_path / "profile-dom", "--dump-dom")
@@ -142,3 +143,16 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
         assert shot.read_bytes().startswith(b"\x89PNG")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
+
+
+async def listed_processes(stack: Any, within: float = 20.0) -> None:
+    """Until /ops/cluster lists a gateway and a worker (the management API lists a new
+    connection only with its next statistics round, every few seconds)."""
+    async with asyncio.timeout(within):
+        while True:
+            names = [p["name"] for p in (await stack.ops_get("/ops/cluster"))["processes"]]
+            if any(n.startswith("lgsp-gateway-") for n in names) and any(
+                n.startswith("lgsp-worker-") for n in names
+            ):
+                return
+            await asyncio.sleep(0.2)

@@ -291,8 +291,8 @@ async def account(
         left = await accounts.drained()
         ledger.add(
             f"unacked after the fault {stuck}: the worker had answered them but the broker "
-            "lost its acks in the leader change; returned when the worker reconnected, "
-            "redelivered, absorbed by the key",
+            "lost its acks in the leader change; returned when the worker reconnected, then "
+            "redelivered (absorbed by the key) or, past their deadline, dead-lettered",
             stuck_unacked=stuck,
         )
     confirmed = {c.key for c in calls if c.outcome in {"200", "504"}}
