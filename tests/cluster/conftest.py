@@ -24,7 +24,7 @@ NODES = 3
 __all__ = ["citizen", "dataset"]  # the request path's fixtures, shared
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # this package runs once a session; stopped after it
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     nodes = LocalCluster(
         tmp_path_factory.mktemp("cluster"),
