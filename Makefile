@@ -16,10 +16,15 @@ TESTS  ?=
 # Besides the default: the interpreters `make test-pythons` runs, each with its selection.
 OTHER_PYTHONS := python3.13=tests python3.12=tests/unit,tests/mocks
 
-.PHONY: run test suite test-pythons lint types setup system-deps bench clean
+.PHONY: run test suite test-pythons lint types setup system-deps bench clean cluster
 
 run: setup
 	$(BIN)/lgsp dev
+
+# Three joined RabbitMQ nodes on 127.0.0.1 (5682-5684), in the foreground until Ctrl-C.
+cluster: setup
+	$(BIN)/lgsp broker run --nodes 3
+
 
 # Lint, types, then the suite on $(PYTHON).
 test: lint types suite

@@ -168,10 +168,18 @@ class CoalescingConnection(aio_pika.Connection):
         self.kwargs["transport_factory"] = self.transport_factory()
 
 
-async def connect(url: str, *, connect_timeout: float, name: str) -> AbstractConnection:
-    """Open a broker connection, named for the management UI, with coalesced writes."""
+async def connect(
+    url: str, *, connect_timeout: float, name: str, heartbeat: int | None = None
+) -> AbstractConnection:
+    """Open a broker connection, named for the management UI, with coalesced writes.
+
+    `heartbeat` (seconds) applies unless the URL names its own: a peer that stops
+    answering without closing (a frozen node) is noticed after about three of them."""
+    address = URL(url)
+    if heartbeat is not None and "heartbeat" not in address.query:
+        address = address.update_query(heartbeat=heartbeat)
     return await aio_pika.connect(
-        url,
+        address,
         timeout=connect_timeout,
         client_properties={"connection_name": name},
         connection_class=CoalescingConnection,

@@ -36,10 +36,21 @@ def request_queue_arguments(settings: BusSettings) -> dict[str, Any]:
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
         "x-max-length": settings.max_queue_length,
+        **replicas(settings),
     }
 
 
-QUORUM = {"x-queue-type": "quorum"}
+def replicas(settings: BusSettings) -> dict[str, Any]:
+    """The replica count, only when configured: a queue created without the argument refuses
+    a re-declaration with it, so single-node deployments keep declaring what they created."""
+    if settings.quorum_replicas is None:
+        return {}
+    return {"x-quorum-initial-group-size": settings.quorum_replicas}
+
+
+def quorum(settings: BusSettings) -> dict[str, Any]:
+    """The arguments of the dead-letter and audit queues."""
+    return {"x-queue-type": "quorum", **replicas(settings)}
 
 
 async def declare_topology(
@@ -48,10 +59,10 @@ async def declare_topology(
     """Declare exchanges and queues; return the request queues by adapter name."""
     requests = await _exchange(channel, REQUESTS_EXCHANGE, aio_pika.ExchangeType.DIRECT)
     dead = await _exchange(channel, DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.FANOUT)
-    dead_queue = await _queue(channel, DEAD_LETTER_QUEUE, QUORUM)
+    dead_queue = await _queue(channel, DEAD_LETTER_QUEUE, quorum(settings))
     await dead_queue.bind(dead)
     audit = await _exchange(channel, AUDIT_EXCHANGE, aio_pika.ExchangeType.FANOUT)
-    audit_queue = await _queue(channel, AUDIT_QUEUE, QUORUM)
+    audit_queue = await _queue(channel, AUDIT_QUEUE, quorum(settings))
     await audit_queue.bind(audit)
     queues: dict[str, AbstractQueue] = {}
     for adapter in adapters:

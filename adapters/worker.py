@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from pydantic import ValidationError
 from adapters import amqp
 from adapters.breaker import CircuitBreaker
 from adapters.central import CentralSession
-from adapters.connection import BROKER_ERRORS, keep_connected
+from adapters.connection import BROKER_ERRORS, BrokerAddresses, keep_connected
 from adapters.errors import CentralUnavailable, DeadlineExceeded, PermanentError, TransientError
 from adapters.interface import Adapter, Context, Operation, Purpose
 from adapters.logs import mask_text
@@ -83,6 +84,7 @@ class Worker:
         self._client: Any = None
         self._channel: AbstractChannel | None = None
         self._dead_exchange: AbstractExchange | None = None
+        self.addresses = BrokerAddresses.from_settings(settings.bus)
 
     @property
     def in_flight(self) -> int:
@@ -108,11 +110,7 @@ class Worker:
 
     async def _serve_one_connection(self) -> None:
         bus = self.settings.bus
-        connection = await amqp.connect(
-            bus.url.get_secret_value(),
-            connect_timeout=bus.connect_timeout,
-            name=f"lgsp-worker-{self.adapter.name}",
-        )
+        connection = await self.addresses.connect(f"lgsp-worker-{self.adapter.name}-{os.getpid()}")
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         try:
@@ -125,7 +123,7 @@ class Worker:
                 self._dead_exchange = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
                 tag = await amqp.consume(channel, queue.name, self._on_message)
             self.connected.set()
-            self.log.info("worker.consuming", queue=self.queue_name)
+            self.log.info("worker.consuming", queue=self.queue_name, node=self.addresses.current)
             stopping = asyncio.ensure_future(self._stopping.wait())
             lost = asyncio.ensure_future(closed.wait())
             await asyncio.wait({stopping, lost}, return_when=asyncio.FIRST_COMPLETED)

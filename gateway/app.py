@@ -22,6 +22,7 @@ from adapters.registry import Registry
 from gateway.audit.publisher import AUDIT, AuditPublisher
 from gateway.bus import Bus
 from gateway.connections import CONNECTION_GUARD, ConnectionGuard
+from gateway.gossip import GOSSIP, Gossip
 from gateway.http import health, openapi
 from gateway.http.edge import OBSERVERS, Observer, edge_middleware
 from gateway.http.health import READINESS_CHECKS
@@ -88,7 +89,7 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     audit = AuditPublisher(settings.audit, bus, client_facts)
     stats = ServiceStats(settings.ops.stats_window_seconds)
     gateway_metrics = GatewayMetrics(bus, stats)
-    link = AmqpLink(settings.bus.url.get_secret_value(), settings.bus.connect_timeout)
+    link = AmqpLink(settings.bus)
 
     app = web.Application(
         client_max_size=settings.gateway.max_body_bytes,
@@ -104,7 +105,12 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     app[REGISTRY] = registry
     app[BUS] = bus
     app[AUTHENTICATOR] = _authenticator(settings)
-    app[RATE_LIMITER] = RateLimiter()
+    app[RATE_LIMITER] = limiter = RateLimiter()
+    app[GOSSIP] = gossip = Gossip(settings.bus, settings.gateway.gossip_interval or 1.0)
+    gossip.contribute("ratelimit", limiter.usage)
+    gossip.subscribe("ratelimit", limiter.fold)
+    gossip.contribute("services", stats.snapshot)
+    gossip.contribute("gateway", lambda: {"in_flight": bus.in_flight, "ready": bus.ready()[0]})
     app[RESPONSE_FILTER] = response_filter
     match_throttle = MatchThrottle(settings.auth.match_throttle)
     guards: list[CallGuard] = [match_throttle]
@@ -146,6 +152,8 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     # Opened first, closed last: the bus; the audit trail drains its events before it closes.
     app.cleanup_ctx.append(bus.lifecycle)
     app.cleanup_ctx.append(audit.lifecycle)
+    if settings.gateway.gossip_interval > 0:
+        app.cleanup_ctx.append(gossip.lifecycle)
     app.on_cleanup.append(lambda _app: monitor.close())
     app.on_cleanup.append(lambda _app: link.close())
 

@@ -86,6 +86,9 @@ class LocalBroker:
         password: str,
         node_name: str = "lgsp",
         management: bool = True,
+        *,
+        cookie: str | None = None,
+        peers: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.ports = ports
@@ -93,6 +96,9 @@ class LocalBroker:
         self.password = password
         self.node_name = node_name
         self.management = management
+        # A cluster's nodes share one Erlang cookie and list each other (classic peer discovery).
+        self.cookie = cookie
+        self.peers = peers
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -106,6 +112,11 @@ class LocalBroker:
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def node(self) -> str:
+        """The Erlang node name (`name@localhost`), as cluster status and /api/nodes show it."""
+        return f"{self.node_name}@localhost"
 
     @property
     def log_file(self) -> Path:
@@ -123,6 +134,14 @@ class LocalBroker:
             "log.file = false",
             "disk_free_limit.absolute = 50MB",
         ]
+        if self.peers:
+            # Classic peer discovery: a node booting for the first time joins the first listed
+            # node that answers, so no `rabbitmqctl join_cluster` is needed (gateway/cluster.py).
+            conf.append("cluster_formation.peer_discovery_backend = classic_config")
+            conf += [
+                f"cluster_formation.classic_config.nodes.{i} = {peer}"
+                for i, peer in enumerate(self.peers, 1)
+            ]
         if self.management:
             conf += [
                 "management.tcp.ip = 127.0.0.1",
@@ -132,13 +151,18 @@ class LocalBroker:
         write_private(self.data_dir / "rabbitmq.conf", "\n".join(conf) + "\n")
         plugins = "[rabbitmq_management]." if self.management else "[]."
         (self.data_dir / "enabled_plugins").write_text(plugins + "\n")
+        if self.cookie is not None:
+            cookie = self.data_dir / ".erlang.cookie"
+            cookie.unlink(missing_ok=True)
+            write_private(cookie, self.cookie)
+            cookie.chmod(0o400)  # Erlang refuses a cookie file others could read
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
         d = self.data_dir
         env.update(
             HOME=str(d),  # the Erlang cookie is created here, private to this node
-            RABBITMQ_NODENAME=f"{self.node_name}@localhost",
+            RABBITMQ_NODENAME=self.node,
             RABBITMQ_MNESIA_BASE=str(d / "mnesia"),
             RABBITMQ_LOG_BASE=str(d / "log"),
             RABBITMQ_CONFIG_FILE=str(d / "rabbitmq.conf"),
@@ -184,8 +208,9 @@ class LocalBroker:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop the node gracefully (SIGTERM to its process group), then its epmd."""
+    def stop(self, timeout: float = 30.0, *, keep_epmd: bool = False) -> None:
+        """Stop the node gracefully (SIGTERM to its process group), then its epmd (unless
+        other nodes still use it: a cluster on one host shares one epmd)."""
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -194,7 +219,8 @@ class LocalBroker:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.process = None
-        self._stop_epmd()
+        if not keep_epmd:
+            self._stop_epmd()
 
     def kill(self) -> None:
         """Kill the node at once (a crash, for fault tests); epmd stays for a restart."""
@@ -203,6 +229,18 @@ class LocalBroker:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
         self.process = None
+
+    def pause(self) -> None:
+        """Freeze the node (SIGSTOP): its sockets stay open and nothing answers."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
 
     def _stop_epmd(self) -> None:
         epmd = shutil.which("epmd")

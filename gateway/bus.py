@@ -29,9 +29,10 @@ from aio_pika.abc import (
 from aio_pika.exceptions import DeliveryError, PublishError
 from aiormq import spec
 from aiormq.abc import DeliveredMessage
+from aiormq.exceptions import ChannelNotFoundEntity
 
 from adapters import amqp
-from adapters.connection import BROKER_ERRORS, keep_connected
+from adapters.connection import BROKER_ERRORS, BrokerAddresses, keep_connected
 from adapters.errors import TopologyError
 from adapters.topology import declare_topology
 from gateway.ids import new_id
@@ -59,6 +60,11 @@ def _fail_reply(reply: asyncio.Future[ReplyMessage], publish: asyncio.Future[Non
         reply.set_exception(error)
 
 
+def reply_queue_name() -> str:
+    """A reply queue of this process's own (host, pid, and a random part)."""
+    return f"{REPLY_QUEUE_PREFIX}{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyMessage:
     status: int
@@ -71,9 +77,7 @@ class Bus:
         self.settings = settings
         self.adapters = adapters
         self.retry_after = retry_after
-        self.reply_queue = (
-            f"{REPLY_QUEUE_PREFIX}{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-        )
+        self.reply_queue = reply_queue_name()
         self.reply_to = self.reply_queue
         self.consumers: dict[str, int] = {}
         self.connected = asyncio.Event()
@@ -83,6 +87,9 @@ class Bus:
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.fatal: BaseException | None = None
+        self.addresses = BrokerAddresses.from_settings(settings)
+        self._renewing: asyncio.Future[None] | None = None
+        self._reply_channel: AbstractChannel | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -119,11 +126,7 @@ class Bus:
             log.error("bus.topology_conflict", error=str(exc))
 
     async def _serve_one_connection(self) -> None:
-        connection = await amqp.connect(
-            self.settings.url.get_secret_value(),
-            connect_timeout=self.settings.connect_timeout,
-            name=f"lgsp-gateway-{os.getpid()}",
-        )
+        connection = await self.addresses.connect(f"lgsp-gateway-{os.getpid()}")
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         self._connection = connection
@@ -131,7 +134,7 @@ class Bus:
             async with asyncio.timeout(self.settings.setup_timeout):
                 check_channel = await self._set_up(connection)
             self.connected.set()
-            log.info("bus.connected", reply_queue=self.reply_queue)
+            log.info("bus.connected", reply_queue=self.reply_queue, node=self.addresses.current)
             checker = asyncio.create_task(self._watch_consumers(check_channel, closed))
             try:
                 await closed.wait()
@@ -153,18 +156,26 @@ class Bus:
         # Returns raise: an unroutable mandatory publish is a 503, not a silent loss.
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         await declare_topology(channel, self.adapters, self.settings)
-        self._channel = channel
+        self._channel = self._reply_channel = channel
         if self.settings.reply_path == "direct":
             # Direct reply-to: consumed, with no ack, on the channel that publishes.
             replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
             self.reply_to = DIRECT_REPLY_TO
         else:
-            replies = await channel.declare_queue(
-                self.reply_queue,
-                durable=False,
-                exclusive=False,
-                arguments={"x-expires": self.settings.reply_queue_expires_ms},
-            )
+            try:
+                replies = await channel.declare_queue(
+                    self.reply_queue,
+                    durable=False,
+                    exclusive=False,
+                    arguments={"x-expires": self.settings.reply_queue_expires_ms},
+                )
+            except ChannelNotFoundEntity as exc:
+                # In a cluster, the queue lived on a node that has stopped, and its record
+                # outlives the node for seconds (NOT_FOUND, "home node is down"): the next
+                # connection declares a queue of a new name instead of waiting for it.
+                log.warning("bus.reply_queue_lost", queue=self.reply_queue, error=str(exc))
+                self.reply_queue = reply_queue_name()
+                raise
             self.reply_to = self.reply_queue
         # Consumed on aiormq's channel: aio-pika would wrap each reply in an IncomingMessage
         # and a second task, for a message we only read once (no ack: the queue is ours alone).
@@ -173,6 +184,36 @@ class Bus:
         check_channel = await connection.channel(publisher_confirms=False)
         await self._check_consumers(check_channel)
         return check_channel
+
+    def _channel_refused(self, channel: AbstractChannel) -> None:
+        """After a nack, later requests get a fresh confirming channel.
+
+        RabbitMQ 3.10 keeps nacking every publish of a channel whose first publish to a
+        quorum queue came while that queue's leader was gone (a node killed; measured on
+        the test cluster, tests/cluster): such a channel never recovers, a new one at once
+        does. Renewing costs one channel.open per nack burst. The set-up channel stays open
+        (it consumes the replies); with direct reply-to, replies must come on the publishing
+        channel, so there it is kept."""
+        if self.settings.reply_path == "direct" or self._channel is not channel:
+            return
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.ensure_future(self._renew_channel(channel))
+
+    async def _renew_channel(self, refused: AbstractChannel) -> None:
+        connection = self._connection
+        if connection is None or connection.is_closed:
+            return
+        with contextlib.suppress(*BROKER_ERRORS):
+            async with asyncio.timeout(self.settings.publish_timeout):
+                fresh = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            if self._channel is refused and self._connection is connection:
+                self._channel = fresh
+                log.info("bus.channel_renewed")
+            else:
+                await fresh.close()
+                return
+            if refused is not self._reply_channel:
+                await refused.close()
 
     async def _watch_consumers(self, channel: AbstractChannel, closed: asyncio.Event) -> None:
         while not closed.is_set():
@@ -319,6 +360,7 @@ class Bus:
                 headers={"Retry-After": str(self.retry_after)},
             ) from None
         except DeliveryError:  # nacked: the queue is full (reject-publish) or the broker refused
+            self._channel_refused(channel)
             raise unavailable("the broker refused the message", self.retry_after) from None
         except TimeoutError:
             raise unavailable(

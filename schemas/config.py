@@ -32,6 +32,19 @@ class _Section(BaseModel):
 
 class BusSettings(_Section):
     url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5682/")
+    # A cluster: every node's address (then `url` is not used). Each process connects to one,
+    # chosen at random, and moves to the next when its node fails (adapters/connection.py).
+    urls: list[SecretStr] = Field(default_factory=list)
+    # "random" spreads processes over the nodes; "listed" tries them in the order given (a node
+    # on the same machine first, say), moving down the list when one fails.
+    node_order: Literal["random", "listed"] = "random"
+    # Seconds between AMQP heartbeats: a frozen node is noticed after about three of them.
+    heartbeat: int = 60
+    # Replicas of each quorum queue (`x-quorum-initial-group-size`). None: the argument is not
+    # sent and RabbitMQ chooses (3.10: one on each of up to three nodes). A queue keeps the
+    # value it was created with; a different one at start is refused (PRECONDITION_FAILED),
+    # so every process of a deployment must agree, and an existing queue must be re-created.
+    quorum_replicas: int | None = None
     # Bounded waits on every broker operation: a blocked broker must give 503, not a hang.
     publish_timeout: float = 2.0
     connect_timeout: float = 5.0
@@ -48,6 +61,10 @@ class BusSettings(_Section):
     # reply-to (no queue in between; replies in flight are lost with the channel).
     reply_path: Literal["queue", "direct"] = "queue"
     consumer_check_interval: float = 1.0
+
+    def addresses(self) -> list[str]:
+        """The broker URLs this process may use: `urls` when given, else `url`."""
+        return [u.get_secret_value() for u in self.urls] or [self.url.get_secret_value()]
 
 
 class GatewaySettings(_Section):
@@ -71,6 +88,9 @@ class GatewaySettings(_Section):
     # answered 503 and closed at once.
     max_connections: int = Field(default=1024, ge=1)
     max_connections_per_address: int = Field(default=256, ge=1)
+    # Seconds between the reports each gateway process sends its peers on `lgsp.gossip`
+    # (rate-limit usage, service statistics, counts); 0: none (each process on its own).
+    gossip_interval: float = 0.25
 
 
 class RetrySettings(_Section):

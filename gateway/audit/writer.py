@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from pathlib import Path
@@ -20,8 +21,7 @@ import orjson
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
-from adapters import amqp
-from adapters.connection import BROKER_ERRORS, keep_connected
+from adapters.connection import BROKER_ERRORS, BrokerAddresses, keep_connected
 from adapters.topology import declare_topology
 from gateway.audit.archive import ArchiveError, archive_old
 from gateway.audit.checkpoints import Checkpointer
@@ -35,6 +35,7 @@ log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.audit")
 class AuditWriter:
     def __init__(self, settings: Settings, store: AuditStore | None = None) -> None:
         self.settings = settings
+        self.addresses = BrokerAddresses.from_settings(settings.bus)
         self.store = store or AuditStore(
             settings.audit.store, settings.audit.chain_key.get_secret_value().encode()
         )
@@ -113,11 +114,7 @@ class AuditWriter:
             await self.checkpoint(final=True)
 
     async def _serve_one_connection(self) -> None:
-        connection = await amqp.connect(
-            self.settings.bus.url.get_secret_value(),
-            connect_timeout=self.settings.bus.connect_timeout,
-            name="lgsp-audit-writer",
-        )
+        connection = await self.addresses.connect(f"lgsp-audit-writer-{os.getpid()}")
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()

@@ -72,10 +72,10 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _broker(_args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.cli.broker import run_broker
+def _broker(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.cli.broker import run_broker, run_cluster
 
-    return run_broker(settings)
+    return run_cluster(settings, args.nodes) if args.nodes > 1 else run_broker(settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,8 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=_init)
 
-    p = sub.add_parser("broker", help="the private local RabbitMQ node")
+    p = sub.add_parser("broker", help="the private local RabbitMQ node (or cluster)")
     p.add_argument("action", choices=["run"])
+    p.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        choices=range(1, 10),
+        metavar="N",
+        help="a cluster of N joined nodes on consecutive ports (default 1)",
+    )
     p.set_defaults(func=_broker)
 
     ops.add_commands(sub)  # queues, dlq, maintenance

@@ -64,7 +64,7 @@ async def queues_command(
     out: TextIO = sys.stdout,
     rounds: int | None = None,
 ) -> int:
-    link = AmqpLink(settings.bus.url.get_secret_value(), settings.bus.connect_timeout)
+    link = AmqpLink(settings.bus)
     monitor = QueueMonitor(settings, adapters, link)
     shown = 0
     try:
@@ -98,7 +98,7 @@ async def dlq_command(
     out: TextIO = sys.stdout,
     ask: Input = input,
 ) -> int:
-    link = AmqpLink(settings.bus.url.get_secret_value(), settings.bus.connect_timeout)
+    link = AmqpLink(settings.bus)
     dead = DeadLetters(link, settings.ops, settings.bus.publish_timeout)
     selection: list[str] | None = None if select_all else ids
     try:

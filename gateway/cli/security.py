@@ -55,11 +55,14 @@ def _clients(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _keys(_args: argparse.Namespace, settings: Settings) -> int:
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.security.keys import KeyRing
 
     ring = KeyRing(settings.auth.keys_dir, settings.auth.reload_interval)
-    kid = ring.rotate(settings.auth.token_ttl)
+    kid = ring.rotate(settings.auth.token_ttl, activate_in=args.activate_in)
+    if args.activate_in:
+        print(f"new key {kid} verifies now and signs in {args.activate_in:g} s: copy it to the")
+        print(f"{settings.auth.keys_dir} of every other gateway machine before then")
     print(f"new signing key {kid} in {settings.auth.keys_dir}; tokens signed with older keys")
     print("stay valid until they expire (older keys are removed once no token can need them)")
     return 0
@@ -140,6 +143,13 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("keys", help="token signing keys")
     p.add_argument("action", choices=["rotate"])
+    p.add_argument(
+        "--activate-in",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="the new key signs only after this long (time to copy it to the other gateways)",
+    )
     p.set_defaults(func=_keys)
 
     p = sub.add_parser("audit", help="verify, search, report on or archive the audit trail")

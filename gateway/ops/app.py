@@ -32,8 +32,10 @@ from adapters.connection import mapped_broker_errors
 from adapters.errors import BrokerUnavailable
 from adapters.metrics import exposition
 from gateway.bus import Bus
+from gateway.gossip import GOSSIP
 from gateway.http.operations import BUS, REGISTRY
 from gateway.ops import maintenance
+from gateway.ops.cluster import cluster_report, merge_services
 from gateway.ops.dlq import DeadLetters
 from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.queues import QueueMonitor
@@ -121,9 +123,29 @@ async def queues(request: web.Request) -> web.Response:
 
 
 async def services(request: web.Request) -> web.Response:
+    """The last window's statistics of every gateway of the deployment (peers from gossip),
+    and of this process alone."""
     stats = request.config_dict[SERVICE_STATS]
+    own = stats.snapshot()
+    peers = request.config_dict[GOSSIP].live_peers().values()
+    merged = merge_services([own, *(p.get("topics", {}).get("services") or [] for p in peers)])
     central = request.config_dict[METRICS].central.snapshot(request.config_dict[REGISTRY].names)
-    return _json({"window_seconds": stats.window, "services": stats.snapshot(), "central": central})
+    return _json(
+        {
+            "window_seconds": stats.window,
+            "gateways": 1 + len(peers),
+            "services": merged,
+            "this_process": own,
+            "central": central,
+        }
+    )
+
+
+async def cluster(request: web.Request) -> web.Response:
+    """Broker nodes and their health, every process connected, every gateway, totals."""
+    app = request.config_dict
+    report = await cluster_report(app[QUEUE_MONITOR], app[GOSSIP], app[SERVICE_STATS].snapshot())
+    return _json(report)
 
 
 async def dlq_list(request: web.Request) -> web.Response:
@@ -220,6 +242,7 @@ def ops_app() -> web.Application:
     r = app.router
     r.add_get("/queues", queues)
     r.add_get("/services", services)
+    r.add_get("/cluster", cluster)
     r.add_get("/dlq", dlq_list)
     r.add_post("/dlq/replay", dlq_replay)
     r.add_post("/dlq/purge", dlq_purge)

@@ -24,10 +24,9 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from yarl import URL
 
-from adapters import amqp
-from adapters.connection import BROKER_ERRORS, mapped_broker_errors
+from adapters.connection import BROKER_ERRORS, BrokerAddresses, mapped_broker_errors
 from adapters.errors import BrokerUnavailable
-from schemas.config import OpsSettings, Settings
+from schemas.config import BusSettings, OpsSettings, Settings
 from schemas.envelope import AUDIT_QUEUE, DEAD_LETTER_QUEUE, request_queue
 
 log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.ops")
@@ -148,18 +147,15 @@ def _now() -> str:
 class AmqpLink:
     """One lazily opened AMQP connection for operator work; reopened after a failure."""
 
-    def __init__(self, url: str, timeout: float) -> None:
-        self.url = url
-        self.timeout = timeout
+    def __init__(self, settings: BusSettings) -> None:
+        self.addresses = BrokerAddresses.from_settings(settings)
         self._connection: AbstractConnection | None = None
         self._lock = asyncio.Lock()
 
     async def _connect(self) -> AbstractConnection:
         async with self._lock:
             if self._connection is None or self._connection.is_closed:
-                self._connection = await amqp.connect(
-                    self.url, connect_timeout=self.timeout, name="lgsp-ops"
-                )
+                self._connection = await self.addresses.connect("lgsp-ops")
             return self._connection
 
     @contextlib.asynccontextmanager
@@ -188,7 +184,7 @@ class QueueMonitor:
         self.ops = settings.ops
         self.adapters = adapters
         self.link = link
-        bus = URL(settings.bus.url.get_secret_value())
+        bus = URL(settings.bus.addresses()[0])  # any node answers for the whole cluster
         self.vhost = bus.path[1:] or "/"
         base = self.ops.management_url or f"http://{bus.host}:{settings.broker.management_port}"
         self.management_url = base.rstrip("/")
@@ -243,15 +239,19 @@ class QueueMonitor:
         self._cached = (now, report)
         return report
 
-    async def _from_management(self) -> dict[str, QueueFacts]:
+    async def management(self, path: str) -> Any:
+        """GET a management API path (`/api/...`; any node of a cluster answers for all).
+        Raises aiohttp.ClientError or TimeoutError when it cannot."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.ops.management_timeout)
             )
-        url = f"{self.management_url}/api/queues/{quote(self.vhost, safe='')}"
-        async with self._session.get(url, headers=self._headers) as resp:
+        async with self._session.get(self.management_url + path, headers=self._headers) as resp:
             resp.raise_for_status()
-            rows = await resp.json()
+            return await resp.json()
+
+    async def _from_management(self) -> dict[str, QueueFacts]:
+        rows = await self.management(f"/api/queues/{quote(self.vhost, safe='')}")
         if not isinstance(rows, list):
             raise ValueError("unexpected management API answer")
         facts: dict[str, QueueFacts] = {}

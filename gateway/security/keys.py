@@ -1,7 +1,11 @@
 """Token signing keys on disk: one Ed25519 PEM file per key id in `auth.keys_dir`.
 
 The newest key signs; every key still present verifies, so `lgsp keys rotate`
-never cuts off a token before it expires. Files are written mode 0600 from
+never cuts off a token before it expires. A key id begins with the time from
+which the key may sign: `lgsp keys rotate --activate-in SECONDS` writes a key
+that verifies at once but signs only later, time to copy it to every gateway
+machine first (docs/operating.md, "Several gateway machines"), so that no
+gateway ever meets a token signed with a key it does not have yet. Files are written mode 0600 from
 their first byte; the directory is re-scanned when it changes, so a rotation
 reaches running gateways within `auth.reload_interval` seconds.
 """
@@ -23,8 +27,9 @@ from gateway.security.tokens import CLOCK_SKEW
 KID_FORMAT = "%Y%m%dT%H%M%S%fZ"  # sortable: the newest key sorts last
 
 
-def _new_kid() -> str:
-    return f"{datetime.now(UTC).strftime(KID_FORMAT)}-{secrets.token_hex(3)}"
+def _new_kid(activate_in: float = 0.0) -> str:
+    start = datetime.fromtimestamp(time.time() + activate_in, UTC)
+    return f"{start.strftime(KID_FORMAT)}-{secrets.token_hex(3)}"
 
 
 def _kid_time(kid: str) -> float:
@@ -52,10 +57,11 @@ class KeyRing:
         if not self._private:
             self.rotate(token_ttl=0)
 
-    def rotate(self, token_ttl: int) -> str:
-        """Add a new signing key; drop keys whose successor is older than a token's lifetime."""
+    def rotate(self, token_ttl: int, activate_in: float = 0.0) -> str:
+        """Add a new signing key (signing from `activate_in` seconds on); drop keys whose
+        successor has signed for longer than a token's lifetime."""
         self.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        kid = _new_kid()
+        kid = _new_kid(activate_in)
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -98,7 +104,9 @@ class KeyRing:
 
     def signing_key(self) -> tuple[str, Ed25519PrivateKey]:
         self._maybe_rescan()
-        kid = max(self._private)
+        now = time.time()
+        active = [kid for kid in self._private if _kid_time(kid) <= now]
+        kid = max(active) if active else min(self._private)
         return kid, self._private[kid]
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:

@@ -37,7 +37,15 @@ CHROMIUM_FLAGS = [
 class Rows(HTMLParser):
     """Table rows keyed by their data-queue / data-service / data-central / data-dead-letter."""
 
-    KEYS = ("data-queue", "data-service", "data-central", "data-dead-letter", "data-alarm")
+    KEYS = (
+        "data-queue",
+        "data-service",
+        "data-central",
+        "data-dead-letter",
+        "data-alarm",
+        "data-node",
+        "data-process",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -114,6 +122,7 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
         watch = stack.app[ENUMERATION].watch
         for subject in ("a", "b"):
             watch.seen(CLIENT_ID, subject, 1, time.monotonic())
+        await listed_processes(stack)
         url = str(stack.client.make_url("/ops").with_query(token=stack.ops_token))
 
         dom = await chromium(url, tmp_path / "profile-dom", "--dump-dom")
@@ -145,6 +154,11 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
         alarm = row(page.rows, f"data-alarm={CLIENT_ID}")
         assert (alarm["verdict"], alarm["distinct"], alarm["norm"]) == ("warning", "2", "1")
         assert "crash-1" not in dom  # message bodies never reach the page
+        # The deployment: each broker node with its health, each process connected.
+        assert row(page.rows, f"data-node={rabbit.broker.node}")["verdict"] == "ok"
+        processes = [k for k in page.rows if k.startswith("data-process=")]
+        assert any(k.startswith("data-process=lgsp-gateway-") for k in processes), processes
+        assert any(k.startswith("data-process=lgsp-worker-") for k in processes), processes
 
         shot = tmp_path / "dashboard.png"
         await chromium(
@@ -154,3 +168,16 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
         if os.environ.get("LGSP_UPDATE_SCREENSHOTS"):  # the docs' picture, refreshed on request
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shot, SCREENSHOT)
+
+
+async def listed_processes(stack: Any, within: float = 20.0) -> None:
+    """Until /ops/cluster lists a gateway and a worker (the management API lists a new
+    connection only with its next statistics round, every few seconds)."""
+    async with asyncio.timeout(within):
+        while True:
+            names = [p["name"] for p in (await stack.ops_get("/ops/cluster"))["processes"]]
+            if any(n.startswith("lgsp-gateway-") for n in names) and any(
+                n.startswith("lgsp-worker-") for n in names
+            ):
+                return
+            await asyncio.sleep(0.2)
