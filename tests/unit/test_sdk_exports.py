@@ -60,8 +60,7 @@ def test_every_exported_name_exists_and_no_public_name_is_left_out() -> None:
     public = {
         name
         for name, value in vars(adapters.sdk).items()
-        if not name.startswith("_") and getattr(value, "__module__", "").startswith(
-            ("adapters", "schemas")
-        )
+        if not name.startswith("_")
+        and getattr(value, "__module__", "").startswith(("adapters", "schemas"))
     }
     assert public <= set(adapters.sdk.__all__)
