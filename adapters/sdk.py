@@ -8,14 +8,15 @@ An adapter package needs nothing else of this project::
 
     @adapter.operation("parcel-lookup", personal_data=True, subject="parcel_id")
     async def parcel_lookup(req: ParcelRequest, ctx: Context[MyClient]) -> ParcelResponse:
-        \"\"\"Look a land parcel up by its number.\"\"\"
+        # (a docstring here: its first line is the operation's summary)
         return await ctx.client.parcel(req.parcel_id)
 
 Its tests import `adapters.testing` (`MockCentral`, `AdapterContract`) and use the
 fixtures of the `lgsp` pytest plugin (`gateway.testing.plugin`, loaded by pytest
 on its own once this project is installed). The names below are the public
 API: `tests/unit/test_sdk_exports.py` pins them, so a change here is a release
-note. See docs/adapters.md.
+note. `lgsp new adapter NAME` writes a package that uses them; docs/adapters.md
+walks through it.
 """
 
 from __future__ import annotations

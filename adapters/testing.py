@@ -36,7 +36,7 @@ from pydantic import BaseModel
 
 from adapters.central import CentralResponse, CentralSession
 from adapters.contract import _field_exists, check_adapter
-from adapters.errors import PermanentError, TransientError
+from adapters.errors import CentralProtocolError, PermanentError, TransientError
 from adapters.interface import Adapter, Context, Operation, Purpose
 from adapters.registry import ENTRY_POINT_GROUP
 from schemas.config import AdapterSettings
@@ -120,8 +120,10 @@ class MockCentral(CentralSession):
         answer = self.handler(sent)
         if inspect.isawaitable(answer):
             answer = await answer
-        if answer.body and len(answer.body) > self.max_response_bytes:
-            raise PermanentError("central answer larger than the cap")  # as the real session
+        if len(answer.body) > self.max_response_bytes:  # as the real session does
+            raise CentralProtocolError(
+                f"central answer larger than {self.max_response_bytes} bytes"
+            )
         return answer
 
     async def aclose(self) -> None:

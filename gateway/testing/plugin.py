@@ -12,6 +12,7 @@ starts anything until a test asks for it:
 | `lgsp_generated` | session | what `lgsp init` would generate (adapter and mock credentials) |
 | `lgsp_mock_settings` | session | the mocks' settings: a small synthetic data set, credentials |
 | `lgsp_adapters` | session | the adapters under test: override it (default: every installed one) |
+| `lgsp_settings` | test | settings overrides for the stack (`{"gateway": {...}}`), default none |
 | `lgsp_stack` | test | mocks, one worker per adapter under test and the gateway, ready |
 
 An adapter package's `tests/conftest.py` names its adapter::
@@ -115,6 +116,12 @@ def lgsp_adapters() -> list[str]:
     return Registry.discover().names
 
 
+@pytest.fixture
+def lgsp_settings() -> dict[str, Any]:
+    """Overrides of the stack's settings, by section (`{"gateway": {"default_timeout": 2}}`)."""
+    return {}
+
+
 try:
     import pytest_asyncio
 except ImportError:  # pragma: no cover - the stack fixture needs it, the others do not
@@ -127,11 +134,16 @@ else:
         lgsp_mock_settings: MockSettings,
         lgsp_generated: dict[str, Any],
         lgsp_adapters: list[str],
+        lgsp_settings: dict[str, Any],
     ) -> AsyncIterator[Stack]:
         """The adapters under test served end to end, ready (every queue has its worker)."""
         from gateway.testing.stack import running_stack
 
         async with running_stack(
-            lgsp_rabbit, lgsp_mock_settings, lgsp_generated, adapters=lgsp_adapters
+            lgsp_rabbit,
+            lgsp_mock_settings,
+            lgsp_generated,
+            adapters=lgsp_adapters,
+            **lgsp_settings,
         ) as stack:
             yield stack
