@@ -4,8 +4,9 @@
   unless told `--use-running-broker` (it would otherwise attach to someone else's
   node, with its queues, users and consumers).
 - Every port it is about to serve on (the gateway, the mocks, the workers' metrics)
-  must be free: a gateway that dies on "address already in use" while another
-  answers on the same port would make the stack look ready when it is not.
+  must be free, and no two of them the same: a gateway that dies on "address
+  already in use" while another answers on the same port would make the stack
+  look ready when it is not.
 - Installed adapters without configuration are named, with the command that
   configures them; they are not served.
 
@@ -36,7 +37,19 @@ def broker_is_running(broker: LocalBroker, *, use_running: bool) -> bool:
 
 
 def refuse_taken_ports(ports: dict[str, int]) -> None:
-    """ConfigError naming every port (by what would serve on it) that something listens on."""
+    """ConfigError naming every port (by what would serve on it) that something listens on,
+    or that two of ours would share (two adapters' mocks configured on one port)."""
+    owners: dict[int, list[str]] = {}
+    for name, port in ports.items():
+        if port:
+            owners.setdefault(port, []).append(name)
+    shared = [f"{' and '.join(names)} ({port})" for port, names in owners.items() if len(names) > 1]
+    if shared:
+        raise ConfigError(
+            "two parts of this stack would serve on one port: "
+            + ", ".join(shared)
+            + "; give one of them another port (e.g. its adapter's base_url in the config)"
+        )
     taken = [f"{name} ({port})" for name, port in ports.items() if port and port_open(port)]
     if taken:
         raise ConfigError(

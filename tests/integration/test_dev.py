@@ -25,6 +25,14 @@ DONE = "Ctrl-C stops everything."
 DASHBOARD = "Operator dashboard:"  # printed after the banner: once seen, all of it is in
 
 
+def metrics_base(taken: set[int], workers: int) -> int:
+    """A first metrics port such that worker i's (base + i) is free and none of `taken`."""
+    while True:
+        span = range(base := free_port(), base + workers)
+        if not taken & set(span) and not any(port_open(port) for port in span):
+            return base
+
+
 def fresh_config(root: Path) -> dict[str, int]:
     """`lgsp init` in `root`, then every port moved to a free one (tests run beside a dev stack)."""
     env = {**os.environ, "LGSP_CONFIG": str(root / "var/lgsp.toml")}
@@ -35,7 +43,8 @@ def fresh_config(root: Path) -> dict[str, int]:
     path = root / "var/lgsp.toml"
     config: dict[str, Any] = tomllib.loads(path.read_text())
     ports = {name: free_port() for name in ("amqp", "management", "dist", "epmd", "gateway")}
-    ports |= {name: free_port() for name in ["metrics", *config["adapters"]]}
+    ports |= {name: free_port() for name in config["adapters"]}
+    ports["metrics"] = metrics_base(set(ports.values()), len(config["adapters"]))
     broker = config["broker"]
     broker.update(
         amqp_port=ports["amqp"], management_port=ports["management"], dist_port=ports["dist"],

@@ -39,3 +39,8 @@ def test_taken_ports_are_named_by_what_would_serve_on_them() -> None:
         port = held.getsockname()[1]
         with pytest.raises(ConfigError, match=rf"gateway \({port}\)"):
             preflight.refuse_taken_ports({"gateway": port, "mock population": 0})
+
+
+def test_two_mocks_configured_on_one_port_are_refused_before_either_starts() -> None:
+    with pytest.raises(ConfigError, match=r"mock land and mock sea \(8710\)"):
+        preflight.refuse_taken_ports({"gateway": 8080, "mock land": 8710, "mock sea": 8710})

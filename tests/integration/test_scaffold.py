@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -41,15 +42,16 @@ from tests.integration.test_dev import DASHBOARD, read_until
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-NAME = "land-registry"
+# A name no installed package has (this test also runs where another scaffolded one is).
+NAME = f"land-registry-{secrets.token_hex(3)}"
 OPERATION = f"/v1/{NAME}/person-lookup"
 PURPOSE = {
     "LGSP-Officer-Id": "CB-HP-0042",
     "LGSP-Procedure-Code": "1.001612",
     "LGSP-Case-Id": "HS-2026-000123",
 }
-# Every port `lgsp dev` opens, before the offset (the scaffold's mock: 8710; workers: 9410+).
-BASE_PORTS = [5682, 15682, 25682, 4382, 8080, 8701, 8702, 8703, 8704, 8710, *range(9410, 9416)]
+# Every port `lgsp dev` opens, before the offset (scaffolded mocks: 8710, 8711; workers 9410+).
+BASE_PORTS = [5682, 15682, 25682, 4382, 8080, *range(8701, 8705), 8710, 8711, *range(9410, 9417)]
 SMALL_DATA = {
     "LGSP_MOCK_CITIZENS": "2000",
     "LGSP_MOCK_ENTERPRISES": "400",
@@ -220,7 +222,11 @@ async def test_a_scaffolded_package_installed_from_outside_is_served_end_to_end(
     # docs/adapters.md, step 1: the project is set up; its configuration exists.
     outside.lgsp("init", python=project_python)
     # Step 2: scaffold the package; step 3: install it beside the gateway.
-    outside.lgsp("new", "adapter", NAME, "--dir", str(tmp_path), python=project_python)
+    # (--port: its mock's port; 8711 rather than the default, in case a scaffolded package
+    # with the default is installed where this runs.)
+    outside.lgsp(
+        "new", "adapter", NAME, "--dir", str(tmp_path), "--port", "8711", python=project_python
+    )
     package = tmp_path / f"lgsp-{NAME}"
     outside.make_venv()
     outside.run("-m", "pip", "install", "-q", "-e", str(package), timeout=300)
