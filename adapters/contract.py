@@ -29,7 +29,7 @@ def _forbids_extra(model: type[BaseModel]) -> bool:
     return model.model_config.get("extra") == "forbid"
 
 
-def _field_of(model: type[BaseModel], dotted: str) -> FieldInfo | None:
+def field_of(model: type[BaseModel], dotted: str) -> FieldInfo | None:
     """The field a dotted path names (through optional models and lists of models), or None."""
     current: Any = model
     found: FieldInfo | None = None
@@ -60,7 +60,7 @@ def check_operation(adapter: Adapter[Any], op: Operation[Any]) -> list[str]:
         problems.append(f"{where}: subject {op.subject!r} is not a field of the request model")
     for group, paths in op.field_groups.items():
         for path in paths:
-            info = _field_of(op.response_model, path)
+            info = field_of(op.response_model, path)
             if info is None:
                 problems.append(
                     f"{where}: field group {group!r} names {path!r}, not a field of the response"

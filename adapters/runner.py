@@ -43,5 +43,10 @@ def run_worker(adapter_name: str, settings: Settings) -> int:
         raise ConfigError(
             f"no adapter named {adapter_name!r}; installed: {', '.join(registry.names) or 'none'}"
         )
+    if adapter_name not in settings.adapters:
+        raise ConfigError(
+            f"adapter {adapter_name!r} is installed but not configured: run `lgsp init` "
+            f"(it adds [adapters.{adapter_name}] with its base URL and demo credentials)"
+        )
     uvloop.run(serve_worker(Worker(adapter, settings)))
     return 0

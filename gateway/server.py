@@ -42,6 +42,19 @@ async def serve(app: web.Application, settings: Settings, *, reuse_port: bool = 
     log.info("gateway.stopped")
 
 
+def served_adapters(settings: Settings) -> Registry:
+    """The configured adapters; each installed one without configuration is logged, not served
+    (its calls are 404 `unknown-operation`, /readyz does not wait for its consumers)."""
+    served, unconfigured = Registry.discover().configured(settings)
+    for name in unconfigured:
+        log.warning(
+            "gateway.adapter_not_configured",
+            adapter=name,
+            hint="run `lgsp init` to add its [adapters.<name>] section, then restart",
+        )
+    return served
+
+
 def run_gateway(settings: Settings, processes: int = 1, *, reuse_port: bool = False) -> int:
     import uvloop
 
@@ -51,7 +64,7 @@ def run_gateway(settings: Settings, processes: int = 1, *, reuse_port: bool = Fa
         cmd = [sys.executable, "-m", "gateway.cli", "gateway", "--processes", "1", "--reuse-port"]
         children = [subprocess.Popen(cmd) for _ in range(processes - 1)]
     try:
-        app = create_app(settings, Registry.discover())
+        app = create_app(settings, served_adapters(settings))
         uvloop.run(serve(app, settings, reuse_port=reuse_port or processes > 1))
     finally:
         for child in children:

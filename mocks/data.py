@@ -22,6 +22,7 @@ import secrets
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -218,6 +219,14 @@ class Dataset:
 
     def citizen(self, n: int) -> Citizen:
         return storage.citizen_from(self._one("citizens", storage.CITIZEN_COLUMNS, "n", n))
+
+    def citizens(self) -> Iterator[Citizen]:
+        """Every citizen, in ordinal order (for a mock that derives its own records)."""
+        cursor = self._db.execute(
+            f"SELECT {storage.CITIZEN_COLUMNS} FROM citizens ORDER BY n"  # noqa: S608 -- fixed columns
+        )
+        for row in cursor:
+            yield storage.citizen_from(row)
 
     def citizen_by_id(self, so_dinh_danh: str) -> Citizen | None:
         row = self._find("citizens", storage.CITIZEN_COLUMNS, "so_dinh_danh", so_dinh_danh)

@@ -5,6 +5,14 @@ Every variable is prefixed ``LGSP_MOCK_`` (``LGSP_MOCK_SEED``,
 demo credentials are generated when the project is set up and handed to the
 mocks through the environment, so a mock can never start with a secret that
 is printed in this repository.
+
+The three built-in mocks read flat fields (``population_api_key`` ...). Any
+other mock -- one an adapter package brings through the ``lgsp.mocks`` entry
+points -- reads its system's credentials with ``credentials_for(name)``: the
+very dict its adapter is configured with (``[adapters.<name>.credentials]``),
+which ``lgsp mock`` and ``lgsp dev`` hand over as ``LGSP_MOCK_CREDENTIALS``
+(JSON ``{"<name>": {"<key>": "<value>"}}``) and tests pass as
+``MockSettings(credentials=...)``.
 """
 
 from __future__ import annotations
@@ -65,3 +73,18 @@ class MockSettings(DataSettings):
     # The fault configuration (JSON, see mocks.faults.FaultConfig) that every
     # mock applies from the moment it starts; empty means no faults.
     faults: str = ""
+
+    # Each system's credentials as its adapter is configured with them (by system name).
+    credentials: dict[str, dict[str, SecretStr]] = Field(default_factory=dict)
+
+    def credentials_for(self, system: str, *required: str) -> dict[str, str]:
+        """The credentials of ``system`` in clear; a missing one is a clear start-up error."""
+        found = {k: v.get_secret_value() for k, v in self.credentials.get(system, {}).items()}
+        missing = [key for key in required if not found.get(key)]
+        if missing:
+            msg = (
+                f"the {system} mock has no {', '.join(missing)} credential: configure "
+                f"[adapters.{system}.credentials] (`lgsp init` does) or pass LGSP_MOCK_CREDENTIALS"
+            )
+            raise ValueError(msg)
+        return found

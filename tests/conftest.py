@@ -1,71 +1,55 @@
-"""Session-wide fixtures: a real RabbitMQ node started and stopped by the test session.
+"""Session-wide fixtures: the `lgsp` pytest plugin's, under this project's own names.
 
-Each test gets its own virtual host on that node, so tests cannot see each
-other's queues or messages, and no test depends on another's leftovers.
+The plugin (`gateway.testing.plugin`, loaded through the `pytest11` entry
+point) starts one real RabbitMQ node for the session; `broker` and `rabbit`
+are that node and a per-test virtual host, so tests cannot see each other's
+queues or messages, and no test depends on another's leftovers. The stack
+serves this project's adapters only (`lgsp_adapters`), whatever else is
+installed.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.broker import BrokerPorts, LocalBroker
-from gateway.cli.init import generate_config
+from gateway.broker import LocalBroker
 from mocks.settings import MockSettings
 from tests.support.rabbit import Rabbit
+from tests.support.stack import PROJECT_ADAPTERS
 
-# Tests never read a developer's var/lgsp.toml: settings come from the tests alone.
+# Tests never read a developer's var/lgsp.toml: settings come from the tests alone. (The
+# plugin drops LGSP_PORT_OFFSET: the tests choose their own ports.)
 os.environ["LGSP_CONFIG"] = str(Path(__file__).parent / "no-such-config.toml")
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    node = LocalBroker(
-        tmp_path_factory.mktemp("rabbitmq"),
-        BrokerPorts.free(),
-        user="lgsp",
-        password=secrets.token_urlsafe(12),
-        node_name=f"lgsp-test-{os.getpid()}",
-    )
-    node.start()
-    try:
-        node.wait_ready()
-        yield node
-    finally:
-        node.stop()
+def lgsp_adapters() -> list[str]:
+    """The stack of this project's tests: its own adapters, not another installed package's."""
+    return list(PROJECT_ADAPTERS)
+
+
+@pytest.fixture(scope="session")
+def broker(lgsp_broker: LocalBroker) -> LocalBroker:
+    return lgsp_broker
 
 
 @pytest.fixture
-def rabbit(broker: LocalBroker) -> Iterator[Rabbit]:
+def rabbit(lgsp_rabbit: Rabbit) -> Rabbit:
     """A fresh virtual host on the session's broker, deleted after the test."""
-    rabbit = Rabbit(broker, vhost=f"t-{secrets.token_hex(5)}")
-    rabbit.create_vhost()
-    try:
-        yield rabbit
-    finally:
-        rabbit.delete_vhost()
+    return lgsp_rabbit
 
 
 @pytest.fixture(scope="session")
-def generated() -> dict[str, Any]:
+def generated(lgsp_generated: dict[str, Any]) -> dict[str, Any]:
     """Credentials generated the way `lgsp init` does, shared by mocks and adapters."""
-    return generate_config()
+    return lgsp_generated
 
 
 @pytest.fixture(scope="session")
-def mock_settings(
-    tmp_path_factory: pytest.TempPathFactory, generated: dict[str, Any]
-) -> MockSettings:
+def mock_settings(lgsp_mock_settings: MockSettings) -> MockSettings:
     """A small, deterministic data set, generated once per session."""
-    return MockSettings(
-        data_dir=tmp_path_factory.mktemp("mockdata"),
-        citizens=2000,
-        enterprises=400,
-        insured=1500,
-        **generated["mocks"],
-    )
+    return lgsp_mock_settings

@@ -1,13 +1,15 @@
 """`lgsp dev`: the whole stack in the foreground, what `make run` runs.
 
-Starts (or reuses) the private RabbitMQ node, the mock central systems, one
-worker per adapter and the gateway, each a real process with its output
+Starts the private RabbitMQ node (a node it did not start is refused unless
+`--use-running-broker`), the mock central systems, one worker per configured
+adapter and the gateway, each a real process with its output
 prefixed by its name; waits for readiness, prints the URL and a curl that
 works; on Ctrl-C or SIGTERM stops everything it started, the broker included.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,18 +24,24 @@ from types import FrameType
 from typing import IO
 
 from adapters.registry import Registry
-from gateway.broker import amqp_answers
+from gateway.cli import preflight
 from gateway.cli.broker import local_broker
 from gateway.cli.examples import banner, dashboard_lines
 from mocks.server import systems as mock_systems
 from schemas.config import Settings
 
 READY_TIMEOUT = 180.0  # the first run generates the mocks' data sets
-WORKER_METRICS_PORT = 9410  # worker i serves /metrics on this port + i
 
 
 def mock_environment(settings: Settings) -> dict[str, str]:
+    """The mocks' settings: the flat `[mocks]` keys, and every adapter's credentials as JSON
+    (`LGSP_MOCK_CREDENTIALS`, read by `MockSettings.credentials_for`) for third-party mocks."""
     env = {f"LGSP_MOCK_{key.upper()}": value for key, value in settings.mocks.items()}
+    credentials = {
+        name: {k: v.get_secret_value() for k, v in adapter.credentials.items()}
+        for name, adapter in settings.adapters.items()
+    }
+    env["LGSP_MOCK_CREDENTIALS"] = json.dumps(credentials)
     os.environ.update(env)
     return env
 
@@ -94,16 +102,28 @@ def _wait_ready(url: str, children: list[Child], timeout: float) -> bool:
     return False
 
 
+def _alive(child: Child) -> bool:
+    return child.process is not None and child.process.poll() is None
+
+
 def mock_port(settings: Settings, system: str) -> int:
     """Where a mock is served: the port its adapter is configured to call (0: a free one)."""
     return urllib.parse.urlsplit(settings.adapter(system).base_url).port or 0
 
 
-def run_dev(settings: Settings) -> int:
-    registry = Registry.discover()
+def run_dev(settings: Settings, *, use_running_broker: bool = False) -> int:
+    registry, notes = preflight.served_adapters(settings, Registry.discover())
+    for note in notes:
+        print(note, flush=True)
+    systems = [s for s in mock_systems() if s in registry.names]
+    metrics_base = settings.worker.metrics_port or settings.worker.metrics_base_port
+    own_ports = {"gateway": settings.gateway.port}
+    own_ports |= {f"mock {s}": mock_port(settings, s) for s in systems}
+    own_ports |= {f"metrics of {a}": metrics_base + i for i, a in enumerate(registry.names)}
+    preflight.refuse_taken_ports(own_ports)
     broker = local_broker(settings)
     owned = False
-    if amqp_answers(broker.ports.amqp):
+    if preflight.broker_is_running(broker, use_running=use_running_broker):
         print(f"using the RabbitMQ node already on 127.0.0.1:{broker.ports.amqp}")
     else:
         print(f"starting RabbitMQ on 127.0.0.1:{broker.ports.amqp} (data in {broker.data_dir})")
@@ -122,12 +142,10 @@ def run_dev(settings: Settings) -> int:
             broker.wait_ready()
         env = {**os.environ, **mock_environment(settings), "LGSP_LOG_FORMAT": "console"}
         cli = [sys.executable, "-m", "gateway.cli"]
-        systems = [s for s in mock_systems() if s in registry.names]
         children = [
             Child(f"mock:{s}", [*cli, "mock", s, "--port", str(mock_port(settings, s))])
             for s in systems
         ]
-        metrics_base = settings.worker.metrics_port or WORKER_METRICS_PORT
         children += [
             Child(f"worker:{a}", [*cli, "worker", a, "--metrics-port", str(metrics_base + i)])
             for i, a in enumerate(registry.names)
@@ -138,7 +156,9 @@ def run_dev(settings: Settings) -> int:
             _start(child, env)
         gw = settings.gateway
         base = f"http://{gw.host}:{gw.port}"
-        if _wait_ready(base + "/readyz", children, READY_TIMEOUT):
+        gateway = children[-1]
+        # Ready means *our* gateway answers: its port was free before it started, and it lives.
+        if _wait_ready(base + "/readyz", children, READY_TIMEOUT) and _alive(gateway):
             print(banner(base, registry), flush=True)
             print(dashboard_lines(base, settings.ops.token.get_secret_value()), flush=True)
         elif not stop.is_set():

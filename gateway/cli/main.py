@@ -11,6 +11,7 @@ import asyncio
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from adapters.errors import LgspError
 from adapters.logs import configure_logging
@@ -50,10 +51,10 @@ def _mock(args: argparse.Namespace, settings: Settings) -> int:
     return status
 
 
-def _dev(_args: argparse.Namespace, settings: Settings) -> int:
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.cli.dev import run_dev
 
-    return run_dev(settings)
+    return run_dev(settings, use_running_broker=args.use_running_broker)
 
 
 def _init(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,8 +69,19 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
             shutil.rmtree(broker_data)
             print(f"removed {broker_data}: the local broker starts afresh with the new password")
     else:
-        print(f"{path} exists; keeping it (use --force to regenerate)")
+        from gateway.cli.init import add_installed_adapters
+
+        added = add_installed_adapters(path)
+        for name in added:
+            print(f"added [adapters.{name}] to {path}: its default base URL, new demo credentials")
+        print(f"{path} exists; kept the rest of it (use --force to regenerate)")
     return 0
+
+
+def _new(args: argparse.Namespace, _settings: Settings) -> int:
+    from gateway.cli.scaffold import run_new
+
+    return run_new(args.kind, args.name, Path(args.dir), args.title, args.port)
 
 
 def _broker(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,11 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_mock)
 
     p = sub.add_parser("dev", help="the whole stack in the foreground (what `make run` runs)")
+    p.add_argument(
+        "--use-running-broker",
+        action="store_true",
+        help="use a RabbitMQ node already answering on the broker's port (refused otherwise)",
+    )
     p.set_defaults(func=_dev)
 
     p = sub.add_parser("init", help="write var/lgsp.toml with generated demo credentials")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=_init)
+
+    p = sub.add_parser("new", help="scaffold a new adapter package (lgsp new adapter NAME)")
+    p.add_argument("kind", choices=["adapter"])
+    p.add_argument("name", help="the adapter's name, e.g. land-registry (a URL segment)")
+    p.add_argument("--dir", default=".", help="where to write lgsp-NAME/ (default: here)")
+    p.add_argument("--title", help="the central system's name, for docs and the banner")
+    p.add_argument("--port", type=int, default=8710, help="its mock's port in a local run")
+    p.set_defaults(func=_new)
 
     p = sub.add_parser("broker", help="the private local RabbitMQ node (or cluster)")
     p.add_argument("action", choices=["run"])

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +25,14 @@ DONE = "Ctrl-C stops everything."
 DASHBOARD = "Operator dashboard:"  # printed after the banner: once seen, all of it is in
 
 
+def metrics_base(taken: set[int], workers: int) -> int:
+    """A first metrics port such that worker i's (base + i) is free and none of `taken`."""
+    while True:
+        span = range(base := free_port(), base + workers)
+        if not taken & set(span) and not any(port_open(port) for port in span):
+            return base
+
+
 def fresh_config(root: Path) -> dict[str, int]:
     """`lgsp init` in `root`, then every port moved to a free one (tests run beside a dev stack)."""
     env = {**os.environ, "LGSP_CONFIG": str(root / "var/lgsp.toml")}
@@ -34,7 +43,8 @@ def fresh_config(root: Path) -> dict[str, int]:
     path = root / "var/lgsp.toml"
     config: dict[str, Any] = tomllib.loads(path.read_text())
     ports = {name: free_port() for name in ("amqp", "management", "dist", "epmd", "gateway")}
-    ports |= {name: free_port() for name in ("population", "business", "insurance", "metrics")}
+    ports |= {name: free_port() for name in config["adapters"]}
+    ports["metrics"] = metrics_base(set(ports.values()), len(config["adapters"]))
     broker = config["broker"]
     broker.update(
         amqp_port=ports["amqp"], management_port=ports["management"], dist_port=ports["dist"],
@@ -43,7 +53,7 @@ def fresh_config(root: Path) -> dict[str, int]:
     config["bus"]["url"] = f"amqp://lgsp:{broker['password']}@127.0.0.1:{ports['amqp']}/"
     config.setdefault("gateway", {})["port"] = ports["gateway"]
     config.setdefault("worker", {})["metrics_port"] = ports["metrics"]
-    for system in ("population", "business", "insurance"):
+    for system in config["adapters"]:  # every installed adapter, built-in or not
         config["adapters"][system]["base_url"] = f"http://127.0.0.1:{ports[system]}"
     # A small data set: the default one takes a while to generate the first time.
     config["mocks"].update(citizens="2000", enterprises="400", insured="1500")
@@ -104,3 +114,21 @@ def test_dev_stack_serves_the_printed_curl_and_stops_everything(tmp_path: Path) 
     assert code == 0
     for name in ("gateway", "amqp", "management", "population", "business", "insurance"):
         assert not port_open(ports[name]), f"{name} still listening after Ctrl-C"
+
+
+def test_dev_refuses_a_gateway_port_another_process_holds(tmp_path: Path) -> None:
+    """Otherwise our gateway would die on "address already in use" while the other answers
+    /readyz, and the stack would look ready."""
+    ports = fresh_config(tmp_path)
+    env = {**os.environ, "LGSP_CONFIG": str(tmp_path / "var/lgsp.toml")}
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", ports["gateway"]))
+        held.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "dev"], cwd=tmp_path, env=env, text=True,
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert f"gateway ({ports['gateway']})" in result.stderr
+    assert "LGSP_PORT_OFFSET" in result.stderr
+    assert not port_open(ports["amqp"]), "it started a broker before refusing"

@@ -32,6 +32,10 @@ def make_settings(data_dir: Path, **overrides: Any) -> MockSettings:
         "business_client_id": "lgsp-hp-" + secrets.token_hex(4),
         "business_client_secret": secrets.token_urlsafe(24),
         "insurance_api_key": secrets.token_urlsafe(16),
+        # A third-party style mock reads its system's credentials as one dict.
+        "credentials": {
+            "civil-status": {"key_id": "LGSP-HP-test", "secret": secrets.token_urlsafe(24)}
+        },
         **overrides,
     }
     return MockSettings(**values)
@@ -80,4 +84,12 @@ async def insurance(
     settings: MockSettings, dataset_path: Path, http: aiohttp.ClientSession
 ) -> AsyncIterator[MockServer]:
     async with running("insurance", settings, dataset_path, http) as server:
+        yield server
+
+
+@pytest.fixture
+async def civil_status(
+    settings: MockSettings, dataset_path: Path, http: aiohttp.ClientSession
+) -> AsyncIterator[MockServer]:
+    async with running("civil-status", settings, dataset_path, http) as server:
         yield server

@@ -22,7 +22,7 @@ def test_an_unknown_system_is_refused(settings: MockSettings, dataset_path: Path
         build_app("weather", settings, dataset_path)
 
 
-@pytest.mark.parametrize("system", ["population", "business", "insurance"])
+@pytest.mark.parametrize("system", ["population", "business", "insurance", "civil-status"])
 async def test_each_system_starts_on_a_free_local_port(
     settings: MockSettings, dataset_path: Path, system: str
 ) -> None:

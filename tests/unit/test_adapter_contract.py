@@ -8,8 +8,10 @@ from pydantic import BaseModel, ConfigDict
 from adapters.contract import check_adapter
 from adapters.interface import Adapter, Context
 from adapters.registry import Registry
+from tests.support.stack import PROJECT_ADAPTERS
 
-REGISTRY = Registry.discover()
+# This project's adapters: a package installed beside it runs the contract in its own suite.
+REGISTRY = Registry.discover(PROJECT_ADAPTERS)
 
 
 def test_the_built_in_adapters_are_registered() -> None:
