@@ -77,6 +77,7 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     audit = AuditPublisher(settings.audit, bus)
     stats = ServiceStats(settings.ops.stats_window_seconds)
     gateway_metrics = GatewayMetrics(bus, stats)
+    audit.register_metrics(gateway_metrics.registry)
     link = AmqpLink(settings.bus.url.get_secret_value(), settings.bus.connect_timeout)
 
     app = web.Application(

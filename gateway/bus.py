@@ -35,7 +35,7 @@ from adapters.connection import BROKER_ERRORS, keep_connected
 from adapters.errors import TopologyError
 from adapters.topology import declare_topology
 from gateway.ids import new_id
-from gateway.problems import ProblemError, unavailable
+from gateway.problems import ProblemError, outcome_unknown, unavailable
 from schemas.config import BusSettings
 from schemas.envelope import (
     AUDIT_EXCHANGE,
@@ -304,6 +304,12 @@ class Bus:
         exchange: str,
         routing_key: str,
     ) -> None:
+        # Two kinds of 503 (README, "The HTTP contract"): `unavailable` when the broker never
+        # got the message (not connected, returned, nacked), `outcome-unknown` when it may
+        # hold it: written, but neither confirmed in time nor refused (a paused or blocked
+        # broker reads it later; a killed one may have stored it before dying).
+        if channel.is_closed:
+            raise unavailable("the message bus is not reachable", self.retry_after)
         try:
             async with asyncio.timeout(wait):
                 await amqp.publish(
@@ -321,11 +327,13 @@ class Bus:
         except DeliveryError:  # nacked: the queue is full (reject-publish) or the broker refused
             raise unavailable("the broker refused the message", self.retry_after) from None
         except TimeoutError:
-            raise unavailable(
+            raise outcome_unknown(
                 "the broker did not confirm the message in time", self.retry_after
             ) from None
         except BROKER_ERRORS:
-            raise unavailable("the message bus connection failed", self.retry_after) from None
+            raise outcome_unknown(
+                "the broker connection failed after the message was sent", self.retry_after
+            ) from None
 
     # -- audit events ------------------------------------------------------------------------
 
