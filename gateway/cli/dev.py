@@ -3,7 +3,8 @@
 Starts (or reuses) the private RabbitMQ node, the mock central systems, one
 worker per adapter and the gateway, each a real process with its output
 prefixed by its name; waits for readiness, prints the URL and a curl that
-works; on Ctrl-C or SIGTERM stops everything it started, the broker included.
+works; restarts a child that exits (supervisor.py); on Ctrl-C or SIGTERM
+stops everything it started, the broker included.
 """
 
 from __future__ import annotations
@@ -19,17 +20,22 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import IO
+from typing import IO, cast
 
 from adapters.registry import Registry
 from gateway.broker import amqp_answers
 from gateway.cli.broker import local_broker
 from gateway.cli.examples import banner, dashboard_lines
+from gateway.cli.supervisor import MAX_RESTARTS, WINDOW, Supervisor
 from mocks.server import systems as mock_systems
 from schemas.config import Settings
 
 READY_TIMEOUT = 180.0  # the first run generates the mocks' data sets
 WORKER_METRICS_PORT = 9410  # worker i serves /metrics on this port + i
+SUPERVISION_NOTE = (
+    "A child that exits is restarted with backoff (the lines above say so); a child that "
+    f"exits {MAX_RESTARTS + 1} times within {WINDOW:.0f}s stops the stack."
+)
 
 
 def mock_environment(settings: Settings) -> dict[str, str]:
@@ -79,10 +85,11 @@ def _stop(children: Iterable[Child], grace: float) -> None:
             process.wait()
 
 
-def _wait_ready(url: str, children: list[Child], timeout: float) -> bool:
+def _wait_ready(url: str, supervisor: Supervisor, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(c.process and c.process.poll() is not None for c in children):
+        if (reason := supervisor.check()) is not None:
+            print(f"stopping: {reason}", file=sys.stderr)
             return False
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (our own http URL)
@@ -136,20 +143,22 @@ def run_dev(settings: Settings) -> int:
         children.append(Child("gateway", [*cli, "gateway"]))
         for child in children:
             _start(child, env)
+        # A child that exits is started again, with backoff (gateway/cli/supervisor.py).
+        supervisor = Supervisor(children, lambda child: _start(cast(Child, child), env))
         gw = settings.gateway
         base = f"http://{gw.host}:{gw.port}"
-        if _wait_ready(base + "/readyz", children, READY_TIMEOUT):
+        if _wait_ready(base + "/readyz", supervisor, READY_TIMEOUT):
             print(banner(base, registry), flush=True)
             print(dashboard_lines(base, settings.ops.token.get_secret_value()), flush=True)
+            print(SUPERVISION_NOTE, flush=True)
         elif not stop.is_set():
             print("the stack did not become ready; see the lines above", file=sys.stderr)
             return 1
         while not stop.is_set():
-            if any(c.process and c.process.poll() is not None for c in children):
-                dead = [c.name for c in children if c.process and c.process.poll() is not None]
-                print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+            if (reason := supervisor.check()) is not None:
+                print(f"stopping: {reason}", file=sys.stderr)
                 return 1
-            stop.wait(0.5)
+            stop.wait(0.2)
         return 0
     finally:
         print("stopping the stack ...", flush=True)
