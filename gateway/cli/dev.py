@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import IO, cast
+from typing import IO
 
 from adapters.registry import Registry
 from gateway.broker import amqp_answers
@@ -85,7 +85,7 @@ def _stop(children: Iterable[Child], grace: float) -> None:
             process.wait()
 
 
-def _wait_ready(url: str, supervisor: Supervisor, timeout: float) -> bool:
+def _wait_ready(url: str, supervisor: Supervisor[Child], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (reason := supervisor.check()) is not None:
@@ -144,7 +144,7 @@ def run_dev(settings: Settings) -> int:
         for child in children:
             _start(child, env)
         # A child that exits is started again, with backoff (gateway/cli/supervisor.py).
-        supervisor = Supervisor(children, lambda child: _start(cast(Child, child), env))
+        supervisor = Supervisor(children, lambda child: _start(child, env))
         gw = settings.gateway
         base = f"http://{gw.host}:{gw.port}"
         if _wait_ready(base + "/readyz", supervisor, READY_TIMEOUT):

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from typing import Generic, Protocol, TextIO, TypeVar
 
 FIRST_DELAY = 0.5  # seconds before the first restart of a child
 MAX_DELAY = 10.0
@@ -33,6 +33,9 @@ class Child(Protocol):
     process: subprocess.Popen[bytes] | None
 
 
+C = TypeVar("C", bound=Child)
+
+
 @dataclass
 class _Record:
     exits: deque[float] = field(default_factory=deque)  # monotonic times of recent exits
@@ -40,11 +43,11 @@ class _Record:
     last_code: int | None = None
 
 
-class Supervisor:
+class Supervisor(Generic[C]):
     def __init__(
         self,
-        children: Sequence[Child],
-        start: Callable[[Child], None],
+        children: Sequence[C],
+        start: Callable[[C], None],
         *,
         first_delay: float = FIRST_DELAY,
         max_delay: float = MAX_DELAY,

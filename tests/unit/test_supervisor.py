@@ -23,7 +23,7 @@ def start(child: Child) -> None:
     child.process = subprocess.Popen(child.argv, stdin=subprocess.DEVNULL)
 
 
-def run_until(supervisor: Supervisor, done: object, within: float = 10.0) -> str | None:
+def run_until(supervisor: Supervisor[Child], done: object, within: float = 10.0) -> str | None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         reason = supervisor.check()
