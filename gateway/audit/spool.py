@@ -145,8 +145,11 @@ class AuditSpool:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._serial += 1
             path = self.directory / f"{self._name}.{self._serial}{SUFFIX}"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            # Locked before it has its name: a drainer never sees it unlocked while we write.
+            making = path.with_suffix(".new")
+            fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
             fcntl.flock(fd, fcntl.LOCK_EX)  # ours alone while we append to it
+            os.rename(making, path)
             self._fd, self._path = fd, path
             self._fsync_directory()  # the new name survives a crash too
         written = os.write(self._fd, data)
