@@ -48,7 +48,7 @@ log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.audit")
 AUDITED_PREFIX = "/v1/"
 OAUTH_PATH = "/token"
 DRAIN_INTERVAL = 1.0  # seconds between looks at the spool while the broker is connected
-MAX_DRAIN_DELAY = 10.0
+MAX_DRAIN_DELAY = 5.0
 # A personal-data answer is disclosed only while the spool is below this share of its bounds:
 # the rest is kept for the records of the refusals themselves.
 DISCLOSURE_SHARE = 0.9

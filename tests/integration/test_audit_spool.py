@@ -99,3 +99,27 @@ async def test_a_spool_left_by_a_stopped_gateway_process_is_drained_at_start(
             assert [f for f in found if f.startswith("left-behind-")] == [
                 e["request_id"] for e in events
             ]
+
+
+async def test_an_answer_withheld_by_the_audit_trail_is_recorded_with_the_503_the_caller_got(
+    rabbit: Rabbit,
+    mock_settings: MockSettings,
+    generated: dict[str, Any],
+    citizen: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    small = {"spool_max_events": 10}  # personal data is withheld from 9 spooled events on
+    async with running_stack(rabbit, mock_settings, generated, audit=small) as stack:
+        binding = unbind_audit(rabbit)
+        disclosed = [await stack.post(VERIFY, citizen) for _ in range(9)]
+        assert [r.status for r in disclosed] == [200] * 9
+        withheld = await stack.post(VERIFY, citizen)
+        assert withheld.status == 503
+        assert citizen["full_name"] not in await withheld.text()
+        rabbit.api("POST", binding, {"routing_key": ""})
+        async with audit_writer(stack.settings, tmp_path / "audit.sqlite3") as running:
+            await asyncio.wait_for(running.writer.wait_written(10), 15)
+            by_id = {r["request_id"]: r["status"] for r in running.store.search()}
+        assert by_id[withheld.headers["X-Request-ID"]] == 503
+        assert [by_id[r.headers["X-Request-ID"]] for r in disclosed] == [200] * 9
+        assert len(by_id) == 10
