@@ -84,6 +84,11 @@ def operation_of(request: web.Request) -> str:
     return mask_text(request.path)[:128]
 
 
+def is_write(request: web.Request) -> bool:
+    resolved = resolve(request)
+    return resolved is not None and resolved.operation.write
+
+
 async def _request_bytes(request: web.Request) -> bytes:
     try:
         return await request.read()  # cached when the handler read it already
@@ -151,25 +156,36 @@ class AuditPublisher:
                 return None
             if room:
                 # Its 200 event may still land (unconfirmed, not spooled): then the store keeps
-                # that one. Only a failing spool disk gets here; say it loudly.
+                # that one. Only a failing spool disk (or one filled meanwhile) gets here.
                 log.error("audit.status_uncertain", event_id=event["event_id"])
             # Neither confirmed nor kept: nothing personal leaves, and the record says so.
-            withheld = self._withheld(event)
+            withheld = self._withheld(event, is_write(request))
             event["status"] = withheld.status
             self._in_background(event)
             return withheld
         self._in_background(event)
         return None
 
-    def _withheld(self, event: dict[str, Any]) -> web.Response:
-        return problem_response(
-            Problem(
+    def _withheld(self, event: dict[str, Any], write: bool) -> web.Response:
+        if write:  # carried out, but its answer is not disclosed: not a "not done"
+            problem = Problem(
+                type=ProblemType.OUTCOME_UNKNOWN,
+                title="Outcome unknown",
+                status=503,
+                detail="the answer could not be recorded in the audit trail and is withheld; "
+                "retry with the same Idempotency-Key",
+                source="bus",
+            )
+        else:
+            problem = Problem(
                 type=ProblemType.UNAVAILABLE,
                 title="Service unavailable",
                 status=503,
                 detail="the access could not be recorded in the audit trail; nothing was disclosed",
                 source="bus",
-            ),
+            )
+        return problem_response(
+            problem,
             event["request_id"],
             {"Retry-After": str(self.bus.retry_after)},
         )

@@ -14,7 +14,9 @@ from gateway.audit.publisher import AUDIT
 from gateway.ids import new_id
 from mocks.settings import MockSettings
 from schemas.envelope import AUDIT_EXCHANGE, AUDIT_QUEUE
+from schemas.problems import ProblemType
 from tests.integration.security_support import audit_writer
+from tests.integration.test_adapters_population import DECLARE, declaration, stored
 from tests.support.rabbit import Rabbit
 from tests.support.stack import running_stack
 from tests.support.waiting import wait_until
@@ -108,18 +110,36 @@ async def test_an_answer_withheld_by_the_audit_trail_is_recorded_with_the_503_th
     citizen: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    small = {"spool_max_events": 10}  # personal data is withheld from 9 spooled events on
+    """A withheld read is "not done"; a withheld write was done, so it says "outcome unknown",
+    and its retry with the same key gets the first outcome with one effect."""
+    small = {"spool_max_events": 20}  # personal data is withheld from 18 spooled events on
     async with running_stack(rabbit, mock_settings, generated, audit=small) as stack:
         binding = unbind_audit(rabbit)
-        disclosed = [await stack.post(VERIFY, citizen) for _ in range(9)]
-        assert [r.status for r in disclosed] == [200] * 9
+        disclosed = [await stack.post(VERIFY, citizen) for _ in range(18)]
+        assert [r.status for r in disclosed] == [200] * 18
         withheld = await stack.post(VERIFY, citizen)
         assert withheld.status == 503
         assert citizen["full_name"] not in await withheld.text()
+        assert (await withheld.json())["type"] == ProblemType.UNAVAILABLE
+        key = {"Idempotency-Key": f"withheld-{new_id()}"}
+        body = declaration(citizen)
+        write = await stack.post(DECLARE, body, key)
+        assert write.status == 503
+        assert (await write.json())["type"] == ProblemType.OUTCOME_UNKNOWN
         rabbit.api("POST", binding, {"routing_key": ""})
+
+        async def drained() -> bool:
+            return stack.app[AUDIT].spool.events == 0
+
+        await wait_until(drained, within=15)
+        retried = await stack.post(DECLARE, body, key)
+        assert retried.status == 200
+        assert await stored(stack, key["Idempotency-Key"]) == 1
         async with audit_writer(stack.settings, tmp_path / "audit.sqlite3") as running:
-            await asyncio.wait_for(running.writer.wait_written(10), 15)
+            await asyncio.wait_for(running.writer.wait_written(21), 15)
             by_id = {r["request_id"]: r["status"] for r in running.store.search()}
         assert by_id[withheld.headers["X-Request-ID"]] == 503
-        assert [by_id[r.headers["X-Request-ID"]] for r in disclosed] == [200] * 9
-        assert len(by_id) == 10
+        assert by_id[write.headers["X-Request-ID"]] == 503
+        assert by_id[retried.headers["X-Request-ID"]] == 200
+        assert [by_id[r.headers["X-Request-ID"]] for r in disclosed] == [200] * 18
+        assert len(by_id) == 21
