@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
+import json
 import os
 import secrets
 import signal
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+import aiohttp
 import pytest
 
 from gateway.audit.store import AuditStore
@@ -36,7 +38,7 @@ from tests.support.ledger import Ledger
 from tests.support.processes import lgsp_process, write_config
 from tests.support.rabbit import Rabbit
 from tests.support.stack import Stack, config_values, running_stack
-from tests.support.waiting import wait_for_consumers
+from tests.support.waiting import free_port, wait_for_consumers, wait_until
 
 TOTAL, DURATION, FAULT_AT = 120, 7.0, 2.0
 # Shorter waits than the defaults so that a 7 s load sees several of them.
@@ -160,11 +162,14 @@ async def broker_scenario(
     citizen: dict[str, Any],
     tmp_path: Path,
     fault: Callable[[], Awaitable[None]],
+    latency_ms: int = 0,
 ) -> Ledger:
     async with (
         running_stack(rabbit, mock_settings, generated, **FAST) as stack,
         audit_writer(stack.settings, tmp_path / "audit.sqlite3") as writer,
     ):
+        if latency_ms:  # so that the fault finds calls in flight at the central system
+            await stack.faults("population", {"latency_ms": latency_ms})
         return await run_scenario(name, stack, citizen, writer.store, fault)
 
 
@@ -181,8 +186,9 @@ async def test_broker_killed_and_restarted(
         await asyncio.to_thread(kill_and_restart, broker)
 
     await broker_scenario(
-        "broker SIGKILL, restart", fault_rabbit, mock_settings, generated, citizen, tmp_path, fault
-    )
+        "broker SIGKILL (calls in flight), restart", fault_rabbit, mock_settings, generated,
+        citizen, tmp_path, fault, latency_ms=300,
+    )  # fmt: skip
 
 
 async def test_broker_paused_longer_than_the_deadline(
@@ -266,18 +272,37 @@ async def test_a_worker_killed(
     ):
         values = config_values(rabbit.url, stack.mock_urls, generated, worker={"prefetch": 4})
         config = write_config(tmp_path / "lgsp.toml", values)
+        metrics = free_port()
         with (
-            lgsp_process(config, "worker", "population", log=tmp_path / "a.log") as victim,
+            lgsp_process(
+                config, "worker", "population", "--metrics-port", str(metrics),
+                log=tmp_path / "a.log",
+            ) as victim,
             lgsp_process(config, "worker", "population", log=tmp_path / "b.log"),
-        ):
-            await stack.faults("population", {"latency_ms": 200})  # each worker holds some
+        ):  # fmt: skip
+            await stack.faults("population", {"latency_ms": 300})  # each worker holds some
             await wait_for_consumers(stack, 2)
 
+            async def holding() -> bool:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.get(f"http://127.0.0.1:{metrics}/metrics") as resp,
+                ):
+                    text = await resp.text()
+                return any(
+                    line.startswith("lgsp_worker_in_flight") and float(line.split()[-1]) > 0
+                    for line in text.splitlines()
+                )
+
             async def fault() -> None:
+                await wait_until(holding, within=5)  # killed with messages in hand
                 victim.send_signal(signal.SIGKILL)
                 await asyncio.to_thread(victim.wait, 10)
 
             await run_scenario("a worker SIGKILL", stack, citizen, writer.store, fault)
+        # The fault hit work in hand: the survivor was given the killed worker's messages.
+        survivor = [json.loads(line) for line in (tmp_path / "b.log").read_text().splitlines()]
+        assert any(e.get("event") == "message.handled" and e.get("redelivered") for e in survivor)
 
 
 async def test_the_audit_writer_killed(
