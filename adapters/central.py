@@ -4,14 +4,17 @@ One per worker process, injected into the adapter's client. It enforces what
 every central call needs and no adapter should have to remember: a connection
 pool of a chosen size, a connect timeout, no redirects followed, a cap on the
 answer's size, and transport failures mapped to `TransientError` at this one
-boundary.
+boundary. A "try again later" answer becomes `TransientError` through
+`CentralResponse.transient_error`, which carries the answer's `Retry-After`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -33,6 +36,31 @@ class CentralResponse:
     @property
     def transient(self) -> bool:
         return self.status in TRANSIENT_STATUSES
+
+    @property
+    def retry_after(self) -> float | None:
+        """The seconds the answer's `Retry-After` asks for; None without a usable one."""
+        return parse_retry_after(self.headers.get("Retry-After"))
+
+    def transient_error(self, system: str) -> TransientError:
+        """This answer as a `TransientError` ("<system> answered 503"), with its Retry-After."""
+        return TransientError(f"{system} answered {self.status}", retry_after=self.retry_after)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """RFC 9110 §10.2.3: delay-seconds or an HTTP-date; None when absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None  # an HTTP-date is always GMT; a date without a zone is not one
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class CentralSession:

@@ -13,10 +13,12 @@ on; each message says what to change.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from adapters.interface import Adapter, Operation
 
@@ -27,16 +29,20 @@ def _forbids_extra(model: type[BaseModel]) -> bool:
     return model.model_config.get("extra") == "forbid"
 
 
-def _field_exists(model: type[BaseModel], dotted: str) -> bool:
+def _field_of(model: type[BaseModel], dotted: str) -> FieldInfo | None:
+    """The field a dotted path names (through optional models and lists of models), or None."""
     current: Any = model
+    found: FieldInfo | None = None
     for part in dotted.split("."):
         fields = getattr(current, "model_fields", None)
         if fields is None or part not in fields:
-            return False
-        annotation = fields[part].annotation
-        members = getattr(annotation, "__args__", (annotation,))  # Optional[Model] -> Model
+            return None
+        found = fields[part]
+        annotation = found.annotation
+        # Optional[Model] -> Model, list[Model] -> Model
+        members = getattr(annotation, "__args__", (annotation,))
         current = next((a for a in members if hasattr(a, "model_fields")), annotation)
-    return True
+    return found
 
 
 def check_operation(adapter: Adapter[Any], op: Operation[Any]) -> list[str]:
@@ -53,16 +59,29 @@ def check_operation(adapter: Adapter[Any], op: Operation[Any]) -> list[str]:
     if op.subject is not None and op.subject not in op.request_model.model_fields:
         problems.append(f"{where}: subject {op.subject!r} is not a field of the request model")
     for group, paths in op.field_groups.items():
-        problems += [
-            f"{where}: field group {group!r} names {path!r}, not a field of the response"
-            for path in paths
-            if not _field_exists(op.response_model, path)
-        ]
+        for path in paths:
+            info = _field_of(op.response_model, path)
+            if info is None:
+                problems.append(
+                    f"{where}: field group {group!r} names {path!r}, not a field of the response"
+                )
+            elif info.is_required():
+                # A client denied the group gets the answer without it: it must still validate.
+                problems.append(f"{where}: field group {group!r}: give {path!r} a default")
+    if op.match_result is not None and op.match_result not in op.response_model.model_fields:
+        problems.append(f"{where}: match_result {op.match_result!r} is not a response field")
     for model in (op.request_model, op.response_model):
         try:
             model.model_json_schema()
         except Exception as exc:  # any failure here breaks OpenAPI and /v1/services
             problems.append(f"{where}: {model.__name__} has no JSON schema ({exc})")
+    if op.example is not None:
+        try:
+            op.request_adapter.validate_json(json.dumps(op.example))
+        except ValidationError as exc:  # the documented example must be one the gateway accepts
+            problems.append(
+                f"{where}: the example is not a valid request ({exc.error_count()} errors)"
+            )
     if op.timeout is not None and not 0 < op.timeout <= 60:
         problems.append(f"{where}: an operation timeout is between 0 and 60 seconds")
     return problems

@@ -2,7 +2,8 @@
 
     LgspError                  root: everything we raise on purpose
     ├── AdapterError           raised by adapters; the runtime decides what follows
-    │   ├── TransientError     worth retrying: timeouts, resets, 5xx, 429, an outage
+    │   ├── TransientError     worth retrying: timeouts, resets, 5xx, 429, an outage;
+    │   │                      carries the central system's Retry-After when it sent one
     │   └── PermanentError     not worth retrying; carries the answer the caller gets
     │       ├── RecordNotFound       the central system has no such record (404)
     │       ├── CentralRejected      the central system refused the input (422)
@@ -10,6 +11,8 @@
     │       └── CentralProtocolError an answer we cannot accept: malformed,
     │                                oversized, a redirect (502, source central)
     ├── DeadlineExceeded       the message's deadline passed (504)
+    ├── CentralUnavailable     the central system's circuit breaker is open, or it asked
+    │                          for a wait longer than the deadline (503, Retry-After)
     ├── TopologyError          broker objects exist with incompatible arguments
     ├── BrokerUnavailable      the broker could not be reached, or the connection
     │                          failed mid-call (adapters/connection.py maps it)
@@ -37,7 +40,15 @@ class AdapterError(LgspError):
 
 
 class TransientError(AdapterError):
-    """The call may succeed if tried again; the retry policy decides whether it is."""
+    """The call may succeed if tried again; the retry policy decides whether it is.
+
+    `retry_after`: the seconds the central system asked its callers to wait (its
+    `Retry-After` header on a 429 or 503), which the retry policy honours.
+    """
+
+    def __init__(self, detail: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class PermanentError(AdapterError):
@@ -84,6 +95,17 @@ class CentralProtocolError(PermanentError):
 
 class DeadlineExceeded(LgspError):
     """The request's deadline passed; nobody is waiting for an answer any more."""
+
+
+class CentralUnavailable(LgspError):
+    """Raised by the runtime, never by adapters: the call fails fast without reaching the
+    central system, because its breaker is open (adapters/breaker.py) or because it asked for
+    a wait the deadline does not allow. `retry_after` says when to come back, in seconds."""
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
 
 
 class TopologyError(LgspError):

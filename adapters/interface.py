@@ -25,7 +25,7 @@ import structlog
 from pydantic import BaseModel, TypeAdapter
 
 from adapters.central import CentralSession
-from schemas.config import AdapterSettings, RetrySettings
+from schemas.config import AdapterSettings, BreakerSettings, RetrySettings
 
 ReqT = TypeVar("ReqT", bound=BaseModel)
 RespT = TypeVar("RespT", bound=BaseModel)
@@ -78,6 +78,10 @@ class Operation(Generic[ClientT]):
     field_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The request field naming the data subject (audited as a keyed hash, never in clear).
     subject: str | None = None
+    # The response field that says whether the request's claims matched a record (a bool, or
+    # a list of matches): a false or empty one is a failed match, and repeated failed matches
+    # on one subject by one client are refused for a while (gateway/security/match_throttle.py).
+    match_result: str | None = None
     # A valid request body (synthetic data only) for the docs, the banner and the contract.
     example: dict[str, Any] | None = None
     request_adapter: TypeAdapter[Any] = field(init=False, repr=False, compare=False)
@@ -95,6 +99,8 @@ class Adapter(Generic[ClientT]):
     system is when the configuration does not say (the local mock, for a demo);
     `demo_credentials` makes fresh credentials for a local run, which `lgsp init`
     writes for the adapter and hands to its mock (`<adapter>_<key>` settings).
+    `retry` and `breaker` are the adapter's defaults for its retry policy and its
+    central system's circuit breaker; the configuration overrides either.
     """
 
     def __init__(
@@ -104,6 +110,7 @@ class Adapter(Generic[ClientT]):
         title: str,
         connect: Callable[[CentralSession, AdapterSettings], ClientT],
         retry: RetrySettings | None = None,
+        breaker: BreakerSettings | None = None,
         base_url: str = "",
         demo_credentials: Callable[[], dict[str, str]] | None = None,
     ) -> None:
@@ -111,6 +118,7 @@ class Adapter(Generic[ClientT]):
         self.title = title
         self.connect = connect
         self.retry = retry or RetrySettings()
+        self.breaker = breaker or BreakerSettings()
         self.base_url = base_url
         self.demo_credentials = demo_credentials
         self.operations: dict[str, Operation[ClientT]] = {}
@@ -125,6 +133,7 @@ class Adapter(Generic[ClientT]):
         timeout: float | None = None,
         field_groups: dict[str, tuple[str, ...]] | None = None,
         subject: str | None = None,
+        match_result: str | None = None,
         example: dict[str, Any] | None = None,
     ) -> Callable[[Handler[ReqT, ClientT, RespT]], Handler[ReqT, ClientT, RespT]]:
         def register(handler: Handler[ReqT, ClientT, RespT]) -> Handler[ReqT, ClientT, RespT]:
@@ -142,6 +151,7 @@ class Adapter(Generic[ClientT]):
                 timeout=timeout,
                 field_groups=field_groups or {},
                 subject=subject,
+                match_result=match_result,
                 example=example,
             )
             return handler
@@ -151,6 +161,10 @@ class Adapter(Generic[ClientT]):
     def retry_policy(self, settings: AdapterSettings) -> RetrySettings:
         """Configuration wins over the adapter's declared default."""
         return settings.retry if "retry" in settings.model_fields_set else self.retry
+
+    def breaker_policy(self, settings: AdapterSettings) -> BreakerSettings:
+        """Configuration wins over the adapter's declared default."""
+        return settings.breaker if "breaker" in settings.model_fields_set else self.breaker
 
 
 def _models_of(handler: Callable[..., Any]) -> tuple[type[BaseModel], type[BaseModel]]:

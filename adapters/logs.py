@@ -75,8 +75,6 @@ SAFE_KEYS = frozenset(
         "event",
         "level",
         "timestamp",
-        "request_id",
-        "correlation_id",
         "logger",
         "adapter",
         "operation",
@@ -122,6 +120,28 @@ _NAME = re.compile(
 )
 MASK = "***"
 
+# Shaped like a personal identifier anywhere in a value: a run of 9 or more digits (legacy ID
+# card 9, social-insurance code and tax code 10, personal ID 12, tax code of a branch, the
+# digits of a health-card code) or a health-card code. Stricter than the masking patterns
+# (no word boundaries): it decides whether a client-supplied request id may be used at all.
+_IDENTIFIER_SHAPE = re.compile(r"\d{9,}|[A-Za-z]{2}\d{13}")
+# The gateway's own request ids (gateway/ids.py): 32 lowercase hex characters.
+_GENERATED_ID = re.compile(r"[0-9a-f]{32}")
+# Keys holding request ids: never masked (they join log lines), unless a value is not one of
+# ours and carries an identifier (a message published by something other than the gateway).
+ID_KEYS = frozenset({"request_id", "correlation_id", "message_id"})
+
+
+def looks_personal(value: str) -> bool:
+    """Whether `value` carries something shaped like a personal identifier."""
+    return _IDENTIFIER_SHAPE.search(value) is not None
+
+
+def _mask_id(value: Any) -> Any:
+    if isinstance(value, str) and not _GENERATED_ID.fullmatch(value) and looks_personal(value):
+        return MASK
+    return value
+
 
 def mask_text(text: str) -> str:
     for pattern in _PATTERNS:
@@ -146,6 +166,9 @@ def mask_personal_data(
 ) -> MutableMapping[str, Any]:
     """structlog processor: mask personal data by key and by shape, everywhere in the event."""
     for key, value in event_dict.items():
+        if key in ID_KEYS:
+            event_dict[key] = _mask_id(value)
+            continue
         if key in SAFE_KEYS:
             continue
         if key.lower() in PERSONAL_KEYS:

@@ -15,6 +15,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
+from adapters.breaker import BreakerState, CircuitBreaker
+
 T = TypeVar("T")
 
 # Central calls take milliseconds to seconds; the buckets cover a deadline of a minute.
@@ -82,12 +84,41 @@ class WorkerMetrics:
             ["adapter"],
             registry=r,
         )
+        self.breaker_state = Gauge(
+            "lgsp_worker_breaker_state",
+            "The central system's circuit breaker: 0 closed, 1 half-open, 2 open.",
+            ["adapter"],
+            registry=r,
+        )
+        self.breaker_transitions = Counter(
+            "lgsp_worker_breaker_transitions",
+            "Circuit-breaker state changes, by the state entered.",
+            ["adapter", "state"],
+            registry=r,
+        )
+        self.breaker_refused = Counter(
+            "lgsp_worker_breaker_refused",
+            "Messages answered 503 central-unavailable: the breaker refused them, or the "
+            "central system asked for a wait their deadline did not allow.",
+            ["adapter", "operation"],
+            registry=r,
+        )
 
     def operation_label(self, name: str) -> str:
         return name if name in self.operations else UNKNOWN
 
     def track_connection(self, is_connected: Callable[[], bool]) -> None:
         self.connected.labels(self.adapter).set_function(lambda: float(is_connected()))
+
+    def track_breaker(self, breaker: CircuitBreaker) -> None:
+        # Read at scrape time: an open breaker whose cool-down is over shows as half-open.
+        self.breaker_state.labels(self.adapter).set_function(lambda: float(breaker.state))
+
+    def breaker_transition(self, _old: BreakerState, new: BreakerState) -> None:
+        self.breaker_transitions.labels(self.adapter, new.name.lower().replace("_", "-")).inc()
+
+    def refused(self, operation: str) -> None:
+        self.breaker_refused.labels(self.adapter, self.operation_label(operation)).inc()
 
     def started(self) -> None:
         self.children.of(self.in_flight, self.adapter).inc()

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
+import orjson
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange
 from pydantic import ValidationError
 
 from adapters import amqp
+from adapters.breaker import CircuitBreaker
 from adapters.central import CentralSession
 from adapters.connection import BROKER_ERRORS, keep_connected
-from adapters.errors import DeadlineExceeded, PermanentError, TransientError
+from adapters.errors import CentralUnavailable, DeadlineExceeded, PermanentError, TransientError
 from adapters.interface import Adapter, Context, Operation, Purpose
 from adapters.logs import mask_text
 from adapters.metrics import WorkerMetrics
@@ -30,7 +33,7 @@ from adapters.retry import Sleep, call_with_retry
 from adapters.topology import declare_topology
 from schemas.config import Settings
 from schemas.envelope import DEAD_LETTER_EXCHANGE, Header, Reply, request_queue
-from schemas.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
+from schemas.problems import PROBLEM_CONTENT_TYPE, RETRY_AFTER_MEMBER, Problem, ProblemType
 
 JSON = "application/json"
 Log = structlog.typing.FilteringBoundLogger
@@ -67,6 +70,13 @@ class Worker:
         self.log: Log = structlog.get_logger("lgsp.worker").bind(adapter=adapter.name)
         self.metrics = metrics or WorkerMetrics(adapter.name, list(adapter.operations))
         self.metrics.track_connection(self.connected.is_set)
+        breaker = adapter.breaker_policy(self.adapter_settings)
+        self.breaker: CircuitBreaker | None = None
+        if breaker.enabled:
+            self.breaker = CircuitBreaker(
+                adapter.name, breaker, on_transition=self.metrics.breaker_transition
+            )
+            self.metrics.track_breaker(self.breaker)
         self._sleep = sleep
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -225,6 +235,17 @@ class Worker:
                 ctx.deadline,
                 log,
                 self._sleep,
+                self.breaker,
+            )
+        except CentralUnavailable as exc:
+            self.metrics.refused(operation.name)
+            return _problem(
+                503,
+                ProblemType.CENTRAL_UNAVAILABLE,
+                "The central system is unavailable",
+                exc.detail,
+                "central",
+                retry_after=max(1, math.ceil(exc.retry_after)),
             )
         except PermanentError as exc:
             return _problem(
@@ -313,6 +334,8 @@ def _problem(
     detail: str,
     source: Any,
     errors: list[dict[str, Any]] | None = None,
+    *,
+    retry_after: int | None = None,
 ) -> Answer:
     problem = Problem(
         type=problem_type,
@@ -322,7 +345,13 @@ def _problem(
         source=source,
         errors=errors,
     )
-    return Answer(status, problem.model_dump_json(exclude_none=True).encode(), PROBLEM_CONTENT_TYPE)
+    if retry_after is None:
+        body = problem.model_dump_json(exclude_none=True).encode()
+    else:  # an extension member; the gateway sends it on as the Retry-After header
+        body = orjson.dumps(
+            problem.model_dump(exclude_none=True) | {RETRY_AFTER_MEMBER: retry_after}
+        )
+    return Answer(status, body, PROBLEM_CONTENT_TYPE)
 
 
 def _text(value: object) -> str | None:

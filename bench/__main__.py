@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         args.work_dir,
         data,
         with_peer="peer" in plan.targets,
+        with_faststream="faststream" in plan.targets,
         worker_prefetch=args.worker_prefetch,
         reply_path=args.reply_path,
     ) as stack:

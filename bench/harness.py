@@ -5,7 +5,9 @@
   within 300 s of its clock);
 * **gateway**: `POST /v1/population/citizen-verify` through the whole product
   (token, access rights, purpose trail, validation, bus, worker, audit);
-* **peer**: the same lookup through bench/peers (aiohttp + aio-pika JsonRPC).
+* **peer**: the same lookup through bench/peers (aiohttp + aio-pika JsonRPC);
+* **faststream**: the same lookup through bench/peers' second peer (aiohttp +
+  FastStream's RabbitMQ request/reply, `broker.request`).
 
 For each repetition, each connection count and each target (in an order that
 rotates between repetitions) wrk runs for a fixed time while every process's
@@ -33,12 +35,15 @@ from bench.procstat import Meter, cpu_seconds
 from bench.stack import LOOKUP_PATH, Stack
 from mocks import xroad
 
-TARGETS = ("direct", "gateway", "peer")
+TARGETS = ("direct", "gateway", "peer", "faststream")
+# The alternatives the gateway is compared with; goals take the better of them.
+PEERS = ("peer", "faststream")
 # Which processes serve each target: their CPU is the target's cost per request.
 SERVING: dict[str, tuple[str, ...]] = {
     "direct": ("mock",),
     "gateway": ("gateway", "worker", "audit-writer", "broker", "mock"),
     "peer": ("peer-front", "peer-worker", "broker", "mock"),
+    "faststream": ("faststream-front", "faststream-worker", "broker", "mock"),
 }
 API_PATH = "/v1/population/citizen-verify"
 PURPOSE = {
@@ -122,6 +127,8 @@ class Targets:
             return wrk.Request(
                 stack.gateway_url + API_PATH, {**json_headers, **auth}, self.json_body
             )
+        if target == "faststream":
+            return wrk.Request(stack.faststream_url + API_PATH, json_headers, self.json_body)
         return wrk.Request(stack.peer_url + API_PATH, json_headers, self.json_body)
 
 
@@ -266,6 +273,8 @@ def run(plan: Plan, stack: Stack, progress: Progress = print) -> dict[str, Any]:
     targets = Targets(stack)
     if "peer" in plan.targets and not stack.with_peer:
         raise ValueError("the plan has the peer target but the stack runs no peer")
+    if "faststream" in plan.targets and not stack.with_faststream:
+        raise ValueError("the plan has the faststream target but the stack runs no such peer")
     for target in plan.targets:
         check(target, targets)
     progress(f"checked: {', '.join(plan.targets)} answer 200 with a match")

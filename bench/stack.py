@@ -1,4 +1,4 @@
-"""The stack under test: a private broker node, the mock, a worker, the gateway, and the peer.
+"""The stack under test: a private broker node, the mock, a worker, the gateway, and the peers.
 
 Everything runs as real processes from this checkout, bound to 127.0.0.1 on
 free ports, configured for benchmarking (log level warning, no fault
@@ -153,7 +153,8 @@ def _body(url: str) -> str:
 class Stack:
     work_dir: Path
     data: DataSize = field(default_factory=DataSize)
-    with_peer: bool = True
+    with_peer: bool = True  # the aio-pika JsonRPC peer
+    with_faststream: bool = True  # the FastStream request/reply peer
     worker_prefetch: int | None = None  # None: the project's default
     reply_path: str | None = None  # "queue" or "direct"; None: the project's default
     children: list[Child] = field(default_factory=list)
@@ -165,7 +166,9 @@ class Stack:
     gateway_url: str = ""
     mock_url: str = ""
     mock_urls: dict[str, str] = field(default_factory=dict)
+    mockless: list[str] = field(default_factory=list)
     peer_url: str = ""
+    faststream_url: str = ""
     broker_pid: int = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -205,15 +208,19 @@ class Stack:
             raise RuntimeError("the broker node is up but no beam.smp process was found")
         self.broker_pid = beam
         # The gateway is ready only when every installed adapter has a worker: each gets its
-        # mock and its worker; only the population ones are loaded and measured.
-        adapters = [a for a in Registry.discover().names if a in mock_systems()]
+        # mock and its worker; only the population ones are loaded and measured. Adapters
+        # without a central mock (the audit adapter reads the audit store) get a worker only.
+        installed = Registry.discover().names
+        adapters = [a for a in installed if a in mock_systems()]
+        self.mockless = [a for a in installed if a not in mock_systems()]
         if BENCH_ADAPTER not in adapters:
             raise RuntimeError(f"the {BENCH_ADAPTER!r} adapter is not installed")
         self.mock_urls = {a: f"http://127.0.0.1:{free_port()}" for a in adapters}
         self.mock_url = self.mock_urls[BENCH_ADAPTER]
-        gateway_port, peer_port = free_port(), free_port()
+        gateway_port, peer_port, faststream_port = free_port(), free_port(), free_port()
         self.gateway_url = f"http://127.0.0.1:{gateway_port}"
         self.peer_url = f"http://127.0.0.1:{peer_port}"
+        self.faststream_url = f"http://127.0.0.1:{faststream_port}"
         self.config_file = self._write_config(gateway_port)
         self.credentials = prepare_client(self.config_file)
 
@@ -226,6 +233,8 @@ class Stack:
             health = url + "/_admin/health"
             self._wait_for(_role("mock", adapter), lambda h=health: http_status(h) == 200)
             self._spawn(_role("worker", adapter), "worker", adapter)
+        for adapter in self.mockless:
+            self._spawn(_role("worker", adapter), "worker", adapter)
         if has_command("audit-writer"):
             self._spawn("audit-writer", "audit-writer")
         self._spawn("gateway", "gateway")
@@ -234,6 +243,10 @@ class Stack:
             peer = self._peer_config(peer_port)
             self._spawn_module("peer-worker", "bench.peers.worker", peer.to_environment())
             self._spawn_module("peer-front", "bench.peers.front", peer.to_environment())
+        if self.with_faststream:
+            env = self._peer_config(faststream_port).to_environment()
+            self._spawn_module("faststream-worker", "bench.peers.faststream_worker", env)
+            self._spawn_module("faststream-front", "bench.peers.faststream_front", env)
 
     def stop(self) -> None:
         # Callers first, then what they call: nobody retries against a stopped process.
@@ -294,7 +307,11 @@ class Stack:
         if self.worker_prefetch is not None:
             ours["worker"] = {"prefetch": self.worker_prefetch}
         values = _fit(_merge(self.generated, ours), Settings)
-        values["adapters"] = {a: values["adapters"][a] for a in self.mock_urls}
+        values["adapters"] = {
+            a: values["adapters"][a]
+            for a in [*self.mock_urls, *self.mockless]
+            if a in values["adapters"]
+        }
         path = self.work_dir / "lgsp.toml"
         write_private(path, to_toml(values))
         return path

@@ -4,10 +4,12 @@ This is where the rooms meet, and the one place that says in which order
 things happen to a request:
 
     edge_middleware            request id, problem documents, observers, one log line
+    body_deadline_middleware   the body, read within gateway.body_timeout (408)
     authentication_middleware  /v1: who is calling (401)
     rate_limit_middleware      /v1: how often (429)
     rights_middleware          /v1: may they call this operation (403)
     handler                    body, schema (400/413/415/422), purpose trail, bus
+                               (call guards: the match throttle, 429)
 
 and, once the answer exists, which observers see it (`OBSERVERS`, below).
 """
@@ -19,17 +21,21 @@ from aiohttp import web
 from adapters.registry import Registry
 from gateway.audit.publisher import AUDIT, AuditPublisher
 from gateway.bus import Bus
-from gateway.http import health
+from gateway.connections import CONNECTION_GUARD, ConnectionGuard
+from gateway.http import health, openapi
 from gateway.http.edge import OBSERVERS, Observer, edge_middleware
 from gateway.http.health import READINESS_CHECKS
 from gateway.http.masking import mask_problem_documents
 from gateway.http.operations import (
     BUS,
+    CALL_GUARDS,
     GATEWAY_SETTINGS,
     REGISTRY,
     RESPONSE_FILTER,
+    CallGuard,
     call_operation,
 )
+from gateway.http.receiving import body_deadline_middleware
 from gateway.ops import maintenance, pages
 from gateway.ops.app import (
     DEAD_LETTERS,
@@ -45,6 +51,7 @@ from gateway.ops.dlq import DeadLetters
 from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.queues import AmqpLink, QueueMonitor
 from gateway.ops.servicestats import ServiceStats
+from gateway.security import discovery
 from gateway.security.authentication import (
     AUTHENTICATOR,
     Authenticator,
@@ -52,11 +59,15 @@ from gateway.security.authentication import (
 )
 from gateway.security.authorisation import response_filter, rights_middleware
 from gateway.security.clients import ClientStore
+from gateway.security.disclosure import client_facts
+from gateway.security.enumeration import ENUMERATION, EnumerationAlarm
 from gateway.security.keys import KeyRing
+from gateway.security.match_throttle import MatchThrottle
 from gateway.security.operator import OperatorCredential
 from gateway.security.ratelimit import RATE_LIMITER, RateLimiter, rate_limit_middleware
 from gateway.security.services import services
 from gateway.security.token_endpoint import token_endpoint
+from gateway.security.token_throttle import TOKEN_THROTTLE, TokenThrottle
 from gateway.security.tokens import TokenService
 from schemas.config import Settings, config_path
 
@@ -74,7 +85,7 @@ def _authenticator(settings: Settings) -> Authenticator:
 
 def create_app(settings: Settings, registry: Registry) -> web.Application:
     bus = Bus(settings.bus, registry.names, settings.gateway.retry_after_seconds)
-    audit = AuditPublisher(settings.audit, bus)
+    audit = AuditPublisher(settings.audit, bus, client_facts)
     stats = ServiceStats(settings.ops.stats_window_seconds)
     gateway_metrics = GatewayMetrics(bus, stats)
     audit.register_metrics(gateway_metrics.registry)
@@ -84,6 +95,7 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
         client_max_size=settings.gateway.max_body_bytes,
         middlewares=[
             edge_middleware,
+            body_deadline_middleware,
             authentication_middleware,
             rate_limit_middleware,
             rights_middleware,
@@ -95,12 +107,33 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     app[AUTHENTICATOR] = _authenticator(settings)
     app[RATE_LIMITER] = RateLimiter()
     app[RESPONSE_FILTER] = response_filter
+    match_throttle = MatchThrottle(settings.auth.match_throttle)
+    guards: list[CallGuard] = [match_throttle]
+    app[CALL_GUARDS] = guards
+    token_throttle = TokenThrottle(settings.auth.token_throttle)
+    app[TOKEN_THROTTLE] = token_throttle
+    connections = ConnectionGuard(
+        settings.gateway.max_connections, settings.gateway.max_connections_per_address
+    )
+    app[CONNECTION_GUARD] = connections
+    for alarms in (match_throttle, token_throttle, connections):
+        gateway_metrics.registry.register(alarms)
     # Every answer passes these, in this order: personal data masked in error documents; the
     # call recorded in the audit trail (an answer with personal data that cannot be recorded
     # becomes a 503); counted last, so the metrics see the answer the client gets.
-    observers: list[Observer] = [mask_problem_documents, audit.observe, gateway_metrics.observe]
+    # The enumeration alarm counts the people each client touched (it never blocks).
+    enumeration = EnumerationAlarm(
+        settings.audit, audit.key, audit.publish_in_background, gateway_metrics.registry
+    )
+    observers: list[Observer] = [
+        mask_problem_documents,
+        audit.observe,
+        enumeration.observe,
+        gateway_metrics.observe,
+    ]
     app[OBSERVERS] = observers
     app[AUDIT] = audit
+    app[ENUMERATION] = enumeration
     app[READINESS_CHECKS] = [maintenance.readiness_check(settings.ops.maintenance_file)]
 
     app[OPS_SETTINGS] = settings.ops
@@ -122,6 +155,9 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     r.add_get("/readyz", health.readyz)
     r.add_post("/token", token_endpoint)
     r.add_get("/v1/services", services)
+    r.add_get(discovery.METADATA_PATH, discovery.authorization_server)
+    r.add_get(discovery.JWKS_PATH, discovery.jwks)
+    openapi.install(app, settings)  # /openapi.json, /docs and its assets
     r.add_post("/v1/{adapter}/{operation}", call_operation)
     r.add_get("/metrics", metrics)
     r.add_get("/ops", pages.dashboard)  # before the sub-app, which would match /ops too

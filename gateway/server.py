@@ -18,6 +18,7 @@ from aiohttp import web
 
 from adapters.registry import Registry
 from gateway.app import create_app
+from gateway.connections import start_serving
 from gateway.security.tls import server_ssl_context
 from schemas.config import Settings
 
@@ -26,20 +27,9 @@ log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.gateway"
 
 async def serve(app: web.Application, settings: Settings, *, reuse_port: bool = False) -> None:
     gw = settings.gateway
-    runner = web.AppRunner(
-        app,
-        access_log=None,
-        shutdown_timeout=gw.shutdown_grace,
-        keepalive_timeout=75,
-        max_line_size=8190,
-        max_field_size=8190,
-    )
-    await runner.setup()
     ssl_context = server_ssl_context(settings.tls)  # HTTPS, and mTLS, when configured
-    site = web.TCPSite(
-        runner, gw.host, gw.port, backlog=2048, reuse_port=reuse_port, ssl_context=ssl_context
-    )
-    await site.start()
+    # Connection caps, time bounds and echo-free parse errors: gateway/connections.py.
+    runner, _site = await start_serving(app, gw, ssl_context=ssl_context, reuse_port=reuse_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -32,9 +32,14 @@ from mocks.identifiers import is_tax_code, normalise_tax_code
 from mocks.places import locate
 from mocks.records import Enterprise
 from mocks.settings import MockSettings
+from mocks.stats import STATS
 
 TOKEN_PATH = "/token"  # noqa: S105 -- a URL path, not a password
 DETAIL_PATH = "/apiCSDLDKDN/1.0/chiTietDoanhNghiep"
+# The purpose trail, as request headers: the officer, the procedure code, the case.
+OFFICER_HEADER = "X-MaCanBo"
+PROCEDURE_HEADER = "X-MaTTHC"
+CASE_HEADER = "X-MaHoSo"
 SCOPE = "am_application_scope default"
 
 #: ErrorCode of a Status "0" answer.
@@ -203,6 +208,13 @@ async def _detail(request: web.Request) -> web.Response:
                               "Access failure for API: /apiCSDLDKDN/1.0, version: 1.0 status: "
                               "(900901) - Invalid Credentials. Make sure you have provided the "
                               "correct security credentials")  # fmt: skip
+    # Who asks and why, in the registry's request headers (recorded, not checked).
+    request.app[STATS].purpose(
+        "chiTietDoanhNghiep",
+        request.headers.get(OFFICER_HEADER),
+        request.headers.get(PROCEDURE_HEADER),
+        request.headers.get(CASE_HEADER),
+    )
     msdn = normalise_tax_code(request.query.get("msdn", ""))
     if not is_tax_code(msdn):
         body = _envelope("0", "Mã số doanh nghiệp không hợp lệ", 0, ErrorCode=INVALID_MSDN)

@@ -32,8 +32,11 @@ from mocks.identifiers import is_card_code
 from mocks.names import name_key
 from mocks.records import LAST_CONTRIBUTION_MONTH, InsuredPerson
 from mocks.settings import MockSettings
+from mocks.stats import STATS
 
 PREFIX = "/apiBHXH/"
+# The purpose trail's fields in a request body: officer, procedure, case.
+PURPOSE = ("maCanBo", "maThuTuc", "maHoSo")
 API_KEY_HEADER = "X-API-KEY"
 
 OK = "00"
@@ -101,6 +104,11 @@ def _operation(operation: Operation) -> Callable[[web.Request], Awaitable[web.Re
             return envelope(INVALID_INPUT, detail="body is not JSON")
         if not isinstance(body, dict):
             return envelope(INVALID_INPUT, detail="body must be a JSON object")
+        # Who asks and why travels in the body, camelCase like every other field.
+        request.app[STATS].purpose(
+            str(request.match_info.route.name),
+            *(body.get(name) if isinstance(body.get(name), str) else None for name in PURPOSE),
+        )
         try:
             return envelope(OK, operation(body, service))
         except InsuranceError as error:

@@ -37,6 +37,7 @@ from mocks.records import Citizen
 from mocks.residence import RESIDENCE, KeyConflict, setup_residence
 from mocks.settings import MockSettings
 from mocks.soap import SoapFault
+from mocks.stats import STATS
 
 LOOKUP_PATH = "/csdldc/v1/TraCuuThongTinCongDan"
 DECLARE_PATH = "/csdldc/v1/KhaiBaoTamTru"
@@ -135,6 +136,7 @@ class Requester:
     ma_dvc: str
     ma_can_bo: str
     ma_don_vi: str
+    ma_ho_so: str | None = None  # the case (hồ sơ thủ tục) the lookup is for
 
 
 def _requester(request: web.Request, fields: dict[str, Element]) -> Requester:
@@ -144,6 +146,13 @@ def _requester(request: web.Request, fields: dict[str, Element]) -> Requester:
         ma_dvc=_required(fields, "MaDVC", 32),
         ma_can_bo=_required(fields, "MaCanBo", 64),
         ma_don_vi=_required(fields, "MaDonVi", 64),
+        ma_ho_so=soap.text_of(fields, "MaHoSoTTHC"),
+    )
+    request.app[STATS].purpose(
+        str(request.match_info.route.name),
+        requester.ma_can_bo,
+        requester.ma_dvc,
+        requester.ma_ho_so,
     )
     if not _PROCEDURE.match(requester.ma_dvc):
         raise SoapFault(MALFORMED, "MaDVC phải có dạng mã thủ tục quốc gia, ví dụ 1.001612")

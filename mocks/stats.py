@@ -7,18 +7,26 @@ one that expired on the bus. Every route of a system is named after its
 operation; unnamed routes (and ``/_admin/*``) are not counted.
 
     GET  /_admin/stats        {"since": ..., "operations": {op: {"calls": n,
-                                "statuses": {"200": n, ...}}}}
+                                "statuses": {"200": n, ...}}},
+                               "purpose_trails": [{"operation": op, "officer_id": ...,
+                                "procedure_code": ..., "case_id": ...}, ...]}
+
+The purpose trail is what each system was told about who asks and why (the
+last `PURPOSE_TRAILS_KEPT`, oldest first), in whatever shape its wire style
+carries it; tests assert that it arrived.
     POST /_admin/stats/reset  zero the counts (answers the counts it dropped)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+PURPOSE_TRAILS_KEPT = 200
 
 
 class Stats:
@@ -28,6 +36,24 @@ class Stats:
         self._calls: Counter[str] = Counter()
         self._statuses: dict[str, Counter[int]] = {}
         self._since = dt.datetime.now(dt.UTC)
+        self._purposes: deque[dict[str, str | None]] = deque(maxlen=PURPOSE_TRAILS_KEPT)
+
+    def purpose(
+        self,
+        operation: str,
+        officer_id: str | None,
+        procedure_code: str | None,
+        case_id: str | None,
+    ) -> None:
+        """Record the purpose trail a call carried (None where a part was missing)."""
+        self._purposes.append(
+            {
+                "operation": operation,
+                "officer_id": officer_id,
+                "procedure_code": procedure_code,
+                "case_id": case_id,
+            }
+        )
 
     def started(self, operation: str) -> None:
         self._calls[operation] += 1
@@ -51,12 +77,14 @@ class Stats:
                 }
                 for operation, calls in sorted(self._calls.items())
             },
+            "purpose_trails": list(self._purposes),
         }
 
     def reset(self) -> dict[str, Any]:
         before = self.snapshot()
         self._calls.clear()
         self._statuses.clear()
+        self._purposes.clear()
         self._since = dt.datetime.now(dt.UTC)
         return before
 

@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from schemas.base import LocalModel
 from schemas.identifiers import TaxCode
@@ -114,8 +114,9 @@ class Enterprise(LocalModel):
     capital_amount: int | None
     head_office: HeadOffice | None
     activities: list[BusinessActivity]
-    members: list[Member]
-    representatives: list[Representative]
+    # Field groups `members` and `representatives`: absent when withheld.
+    members: list[Member] = Field(default_factory=list)
+    representatives: list[Representative] = Field(default_factory=list)
 
 
 class EnterpriseLookupResponse(LocalModel):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 # Statistics-office province codes as used in the first three digits of a personal ID.
 PROVINCE_CODES = frozenset(
@@ -200,8 +200,31 @@ def nfc(value: object) -> object:
     return value
 
 
-PersonalId = Annotated[str, AfterValidator(check_personal_id)]
-TaxCode = Annotated[str, AfterValidator(check_tax_code)]
-SocialInsuranceCode = Annotated[str, AfterValidator(check_social_insurance_code)]
-HealthCardCode = Annotated[str, BeforeValidator(nfc), AfterValidator(check_health_card)]
+def _documented(pattern: str, description: str) -> Any:
+    """The shape in the JSON schema (OpenAPI, generated clients); the validators check the rest."""
+    return Field(json_schema_extra={"pattern": pattern, "description": description})
+
+
+PersonalId = Annotated[
+    str,
+    _documented(r"^\d{12}$", "12 digits: province code, century and sex, birth year, serial"),
+    AfterValidator(check_personal_id),
+]
+TaxCode = Annotated[
+    str,
+    _documented(r"^\d{10}(-\d{3})?$", "10 digits with a check digit, -NNN for a branch"),
+    AfterValidator(check_tax_code),
+]
+SocialInsuranceCode = Annotated[
+    str, _documented(r"^\d{10}$", "10 digits"), AfterValidator(check_social_insurance_code)
+]
+HealthCardCode = Annotated[
+    str,
+    _documented(
+        r"^[A-Z]{2}[1-5]\d{2}\d{10}$",
+        "beneficiary group, benefit level, province code, social insurance code",
+    ),
+    BeforeValidator(nfc),
+    AfterValidator(check_health_card),
+]
 Text = Annotated[str, BeforeValidator(nfc)]

@@ -60,14 +60,16 @@ class Person(LocalModel):
 
     social_insurance_code: str
     full_name: str | None
-    date_of_birth: date | None
+    # Defaults: `code-search` withholds these unless the client is granted its `identity`
+    # group (a search by name and birth year must not hand out full birth dates and IDs).
+    date_of_birth: date | None = None
     birth_year: int | None
-    birth_month: int | None
+    birth_month: int | None = None
     birth_date_precision: BirthDatePrecision | None
     sex: Sex | None
-    personal_id: str | None
+    personal_id: str | None = None
     # Where the birth was registered (statistics-office codes).
-    birth_registration_place: PlaceCodes | None
+    birth_registration_place: PlaceCodes | None = None
 
 
 class HouseholdMember(Person):
@@ -79,7 +81,7 @@ class Participant(Person):
     status_name: str | None
     household_id: str | None
     relation_to_head: str | None
-    household_members: list[HouseholdMember]
+    household_members: list[HouseholdMember] = Field(default_factory=list)  # group `household`
 
 
 class ParticipantLookupRequest(LocalModel):

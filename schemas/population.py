@@ -52,6 +52,8 @@ class Relative(LocalModel):
 
 
 class Citizen(LocalModel):
+    # Fields of a field group have defaults: a client denied the group gets an answer
+    # without them that still validates against this model (gateway/security/rights.py).
     personal_id: str
     legacy_id_number: str | None
     full_name: str
@@ -62,18 +64,18 @@ class Citizen(LocalModel):
     birth_year: int | None
     sex: Sex | None
     nationality: str | None
-    ethnicity: str | None
-    religion: str | None
-    blood_group: BloodGroup | None
+    ethnicity: str | None = None
+    religion: str | None = None
+    blood_group: BloodGroup | None = None
     marital_status: MaritalStatus | None
-    hometown: Address | None
-    birth_registration_place: Address | None
-    permanent_address: Address | None
-    current_address: Address | None
-    father: Relative | None
-    mother: Relative | None
-    spouse: Relative | None
-    household_head: Relative | None
+    hometown: Address | None = None
+    birth_registration_place: Address | None = None
+    permanent_address: Address | None = None
+    current_address: Address | None = None
+    father: Relative | None = None
+    mother: Relative | None = None
+    spouse: Relative | None = None
+    household_head: Relative | None = None
 
 
 class CitizenVerifyRequest(LocalModel):
@@ -91,12 +93,15 @@ class CitizenVerifyRequest(LocalModel):
         return value
 
 
-MismatchedField = Literal["full_name", "date_of_birth"]
+# "personal_id": no citizen has the ID (told only to clients granted `mismatch-detail`).
+MismatchedField = Literal["personal_id", "full_name", "date_of_birth"]
 
 
 class CitizenVerifyResponse(LocalModel):
     matched: bool
-    mismatched_fields: list[MismatchedField]
+    # Field group `mismatch-detail`: absent unless the client is granted it, so that an
+    # unknown ID and a wrong name or date of birth answer alike (docs/security.md).
+    mismatched_fields: list[MismatchedField] = Field(default_factory=list)
     citizen: Citizen | None
 
 

@@ -28,8 +28,15 @@ class ProblemType:
     VALIDATION = _BASE + "validation-failed"
     CENTRAL_REJECTED = _BASE + "central-rejected"
     RATE_LIMITED = _BASE + "rate-limited"
+    # Too many failed matches on one data subject by one client (gateway/security/match_throttle).
+    MATCH_THROTTLED = _BASE + "match-throttled"
+    # The body did not arrive within `gateway.body_timeout` (slow or stalled client).
+    REQUEST_TIMEOUT = _BASE + "request-timeout"
     INTERNAL = _BASE + "internal-error"
     CENTRAL_FAILED = _BASE + "central-failed"
+    # The central system is known to be down (its circuit breaker is open, or it said when to
+    # come back): answered at once, 503 with Retry-After, source central.
+    CENTRAL_UNAVAILABLE = _BASE + "central-unavailable"
     ADAPTER_FAILED = _BASE + "adapter-failed"
     # 503, not done: the request never reached the broker (retry whenever you like).
     UNAVAILABLE = _BASE + "service-unavailable"
@@ -37,6 +44,11 @@ class ProblemType:
     OUTCOME_UNKNOWN = _BASE + "outcome-unknown"
     NO_ROUTE = _BASE + "no-route"
     DEADLINE = _BASE + "deadline-exceeded"
+
+
+# An extension member (RFC 9457 §3.2) of a worker's 503 problem document: the seconds the
+# caller should wait, which the gateway also sends as the `Retry-After` header.
+RETRY_AFTER_MEMBER = "retry_after"
 
 
 class Problem(BaseModel):

@@ -7,6 +7,7 @@ set -euo pipefail
 need=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 command -v curl >/dev/null || need+=(curl)  # the README's and the banner's examples use it
+command -v openssl >/dev/null || need+=(openssl)  # docs/security.md's certificates, and their test
 for want in "$@"; do
   case "$want" in
     broker)

@@ -42,6 +42,7 @@ adapter: Adapter[BusinessClient] = Adapter(
     "enterprise-lookup",
     personal_data=True,
     subject="tax_code",
+    example={"tax_code": "0100000003"},  # synthetic, with a valid check digit
     field_groups={
         "representatives": ("enterprise.representatives",),
         "members": ("enterprise.members",),
@@ -51,5 +52,5 @@ async def enterprise_lookup(
     req: EnterpriseLookupRequest, ctx: Context[BusinessClient]
 ) -> EnterpriseLookupResponse:
     """Look up an enterprise in the national business registry by its tax code."""
-    answer = await ctx.client.enterprise(req.tax_code)
+    answer = await ctx.client.enterprise(req.tax_code, ctx.purpose)
     return EnterpriseLookupResponse(enterprise=wire.enterprise(answer))

@@ -24,8 +24,8 @@ from adapters.errors import (
     CentralRejected,
     ConfigError,
     RecordNotFound,
-    TransientError,
 )
+from adapters.interface import Purpose
 from schemas.config import AdapterSettings
 
 TOKEN_PATH = "/token"  # noqa: S105 (a URL path, not a password)
@@ -86,7 +86,7 @@ class BusinessClient:
         )
         self.token_fetches += 1
         if response.transient:
-            raise TransientError(f"business registry token endpoint answered {response.status}")
+            raise response.transient_error("business registry token endpoint")
         if response.status in (400, 401):
             # Our client credentials are refused: an operator must act, retrying cannot help.
             raise CentralProtocolError(
@@ -103,25 +103,29 @@ class BusinessClient:
         self._refresh_at = started + answer.expires_in * REFRESH_AT
         return answer.access_token
 
-    async def _get(self, token: str, tax_code: str) -> CentralResponse:
+    async def _get(self, token: str, tax_code: str, purpose: Purpose | None) -> CentralResponse:
         return await self.session.request(
             "GET",
             DETAIL_PATH,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                **wire.purpose_headers(purpose),
+            },
             params=wire.query(tax_code),
         )
 
-    async def enterprise(self, tax_code: str) -> wire.DetailAnswer:
+    async def enterprise(self, tax_code: str, purpose: Purpose | None = None) -> wire.DetailAnswer:
         """The registry's answer for one enterprise, or one of our errors."""
         token = await self.token()
-        response = await self._get(token, tax_code)
+        response = await self._get(token, tax_code, purpose)
         if response.status == 401:
             token = await self.token(stale=token)
-            response = await self._get(token, tax_code)
+            response = await self._get(token, tax_code, purpose)
             if response.status == 401:
                 raise CentralProtocolError("the business registry refused a freshly issued token")
         if response.transient:
-            raise TransientError(f"business registry answered {response.status}")
+            raise response.transient_error("business registry")
         if response.status not in (200, 400):
             raise CentralProtocolError(
                 f"unexpected status {response.status} from the business registry"

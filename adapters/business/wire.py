@@ -15,6 +15,7 @@ from typing import Annotated, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from adapters.errors import CentralProtocolError
+from adapters.interface import Purpose
 from schemas.business import (
     BusinessActivity,
     Enterprise,
@@ -46,6 +47,17 @@ M = TypeVar("M", bound=BaseModel)
 SEXES = {"nam": Sex.MALE, "nữ": Sex.FEMALE}
 NOT_FOUND = "NOT_FOUND"
 INVALID_MSDN = "INVALID_MSDN"
+
+
+# The purpose trail, as the registry's request headers: officer, procedure code, case.
+PURPOSE_HEADERS = ("X-MaCanBo", "X-MaTTHC", "X-MaHoSo")
+
+
+def purpose_headers(purpose: Purpose | None) -> dict[str, str]:
+    if purpose is None:
+        return {}
+    values = (purpose.officer_id, purpose.procedure_code, purpose.case_id)
+    return dict(zip(PURPOSE_HEADERS, values, strict=True))
 
 
 def _text(value: object) -> object:

@@ -52,17 +52,23 @@ SEX_CODES = {"male": 1, "female": 2, "other": 3}
     "participant-lookup",
     personal_data=True,
     subject="social_insurance_code",
+    example={"social_insurance_code": "3100000001"},  # synthetic
     field_groups={"household": ("participant.household_members",)},
 )
 async def participant_lookup(
     req: ParticipantLookupRequest, ctx: Context[InsuranceClient]
 ) -> ParticipantLookupResponse:
     """A social-insurance participant and their insured household, by social-insurance code."""
-    data = await ctx.client.call(HOUSEHOLD, {"maSoBhxh": req.social_insurance_code})
+    data = await ctx.client.call(HOUSEHOLD, {"maSoBhxh": req.social_insurance_code}, ctx.purpose)
     return ParticipantLookupResponse(participant=wire.participant(data))
 
 
-@adapter.operation("contribution-history", personal_data=True, subject="social_insurance_code")
+@adapter.operation(
+    "contribution-history",
+    personal_data=True,
+    subject="social_insurance_code",
+    example={"social_insurance_code": "3100000001", "from_month": "2025-01", "to_month": "2025-12"},
+)
 async def contribution_history(
     req: ContributionHistoryRequest, ctx: Context[InsuranceClient]
 ) -> ContributionHistoryResponse:
@@ -74,11 +80,17 @@ async def contribution_history(
             "tuThang": wire.from_month(req.from_month),
             "denThang": wire.from_month(req.to_month),
         },
+        ctx.purpose,
     )
     return wire.history(data)
 
 
-@adapter.operation("health-card-verify", personal_data=True, subject="card_code")
+@adapter.operation(
+    "health-card-verify",
+    personal_data=True,
+    subject="card_code",
+    example={"card_code": "DN4313100000001", "check_date": "2026-06-01"},  # synthetic
+)
 async def health_card_verify(
     req: HealthCardVerifyRequest, ctx: Context[InsuranceClient]
 ) -> HealthCardVerifyResponse:
@@ -90,10 +102,26 @@ async def health_card_verify(
         body["hoTen"] = req.full_name
     if req.date_of_birth is not None:
         body["ngaySinh"] = req.date_of_birth.strftime("%Y%m%d")
-    return wire.card(await ctx.client.call(CARD, body))
+    return wire.card(await ctx.client.call(CARD, body, ctx.purpose))
 
 
-@adapter.operation("code-search", personal_data=True, subject="full_name")
+@adapter.operation(
+    "code-search",
+    personal_data=True,
+    subject="full_name",
+    example={"full_name": "Nguyễn Văn Mẫu", "date_of_birth": "1990-01"},  # synthetic
+    match_result="matches",
+    # A search by name and birth year must not hand out full birth dates, personal IDs and
+    # birth places: the codes, names, birth years and sexes only, unless granted.
+    field_groups={
+        "identity": (
+            "matches.date_of_birth",
+            "matches.birth_month",
+            "matches.personal_id",
+            "matches.birth_registration_place",
+        )
+    },
+)
 async def code_search(req: CodeSearchRequest, ctx: Context[InsuranceClient]) -> CodeSearchResponse:
     """Find social-insurance codes by name and (partial) date of birth."""
     body: dict[str, Any] = {"hoTen": req.full_name, "ngaySinh": req.date_of_birth.replace("-", "")}
@@ -106,4 +134,6 @@ async def code_search(req: CodeSearchRequest, ctx: Context[InsuranceClient]) -> 
     ):
         if name is not None:
             body[field] = name
-    return CodeSearchResponse(matches=wire.matches(await ctx.client.call(SEARCH, body)))
+    return CodeSearchResponse(
+        matches=wire.matches(await ctx.client.call(SEARCH, body, ctx.purpose))
+    )

@@ -26,6 +26,7 @@ from adapters.errors import (
     TransientError,
 )
 from adapters.insurance import wire
+from adapters.interface import Purpose
 from schemas.config import AdapterSettings
 
 PREFIX = "/apiBHXH/"
@@ -46,13 +47,23 @@ class InsuranceClient:
             "Accept": "application/json",
         }
 
-    async def call(self, operation: str, body: dict[str, Any]) -> Any:
-        """POST one operation; its `duLieu`, or one of our errors."""
+    async def call(
+        self, operation: str, body: dict[str, Any], purpose: Purpose | None = None
+    ) -> Any:
+        """POST one operation; its `duLieu`, or one of our errors. The purpose trail travels
+        in the body, camelCase like the rest (`maCanBo`, `maThuTuc`, `maHoSo`)."""
+        if purpose is not None:
+            body = {
+                **body,
+                "maCanBo": purpose.officer_id,
+                "maThuTuc": purpose.procedure_code,
+                "maHoSo": purpose.case_id,
+            }
         response = await self.session.request(
             "POST", PREFIX + operation, headers=self._headers, json=body
         )
         if response.transient:
-            raise TransientError(f"insurance service answered {response.status}")
+            raise response.transient_error("insurance service")
         if response.status == 401:
             raise CentralProtocolError("the insurance service refused the gateway's API key")
         if response.status not in (200, 400):

@@ -2,7 +2,9 @@
 
 Operations:
 - `citizen-verify`: match a citizen by personal ID, full name and date of birth;
-  answers whether they match, which claims do not, and (on a match) the record.
+  answers whether they match and (on a match) the record. An unknown ID and a
+  wrong name or birth date both answer `matched: false`; which claim failed
+  (`personal_id` for an unknown ID) is the field group `mismatch-detail`.
 - `residence-declaration`: declare a temporary residence; a write, de-duplicated
   by the caller's `Idempotency-Key` at the population service itself.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from adapters.errors import CentralProtocolError, RecordNotFound
+from adapters.errors import CentralProtocolError
 from adapters.interface import Adapter, Context
 from adapters.population import wire
 from adapters.population.client import DECLARE_PATH, LOOKUP_PATH, PopulationClient
@@ -55,6 +57,7 @@ def _requester(ctx: Context[PopulationClient]) -> dict[str, str]:
         "MaDVC": purpose.procedure_code,
         "MaCanBo": purpose.officer_id,
         "MaDonVi": ctx.client.unit,
+        "MaHoSoTTHC": purpose.case_id,
     }
 
 
@@ -62,7 +65,16 @@ def _requester(ctx: Context[PopulationClient]) -> dict[str, str]:
     "citizen-verify",
     personal_data=True,
     subject="personal_id",
+    # Synthetic values ("Mẫu" is Vietnamese for "sample"), never a real person's.
+    example={
+        "personal_id": "031090000001",
+        "full_name": "Nguyễn Văn Mẫu",
+        "date_of_birth": "1990-01-01",
+    },
+    match_result="matched",
     field_groups={
+        # Which claim failed: without it, an unknown ID and a wrong birth date look alike.
+        "mismatch-detail": ("mismatched_fields",),
         "sensitive": ("citizen.ethnicity", "citizen.religion", "citizen.blood_group"),
         "family": ("citizen.father", "citizen.mother", "citizen.spouse", "citizen.household_head"),
         "addresses": (
@@ -88,8 +100,8 @@ async def citizen_verify(
     )
     answer = await ctx.client.call(LOOKUP_PATH, body)
     outcome = wire.text(answer, "KetQuaDoiChieu")
-    if outcome == "KHONG_TON_TAI":
-        raise RecordNotFound("no citizen has this personal ID")
+    if outcome == "KHONG_TON_TAI":  # not a 404: the ID's existence is no one's business
+        return CitizenVerifyResponse(matched=False, mismatched_fields=["personal_id"], citizen=None)
     if outcome == "KHONG_KHOP":
         return CitizenVerifyResponse(
             matched=False, mismatched_fields=wire.mismatched(answer), citizen=None
@@ -100,7 +112,25 @@ async def citizen_verify(
     return CitizenVerifyResponse(matched=True, mismatched_fields=[], citizen=wire.citizen(record))
 
 
-@adapter.operation("residence-declaration", personal_data=True, write=True, subject="personal_id")
+@adapter.operation(
+    "residence-declaration",
+    personal_data=True,
+    write=True,
+    subject="personal_id",
+    example={
+        "personal_id": "031090000001",
+        "full_name": "Nguyễn Văn Mẫu",
+        "address": {
+            "detail": "Số 1 Đường Mẫu",
+            "province_code": "31",
+            "district_code": "304",
+            "ward_code": "11356",
+        },
+        "from_date": "2026-01-01",
+        "to_date": "2026-12-31",
+        "reason": "Đi làm",
+    },
+)
 async def residence_declaration(
     req: ResidenceDeclarationRequest, ctx: Context[PopulationClient]
 ) -> ResidenceDeclarationResponse:

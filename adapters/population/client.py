@@ -72,7 +72,7 @@ class PopulationClient:
             # Our credentials are refused: no retry helps, an operator must act.
             raise CentralProtocolError("the population service refused the gateway's credentials")
         if response.status in (502, 503, 504, 429):
-            raise TransientError(f"population service answered {response.status}")
+            raise response.transient_error("population service")
         answer = wire.parse_body(response.body)
         if wire.local(answer.tag) == "Fault":
             raise self._fault(answer)

@@ -6,20 +6,18 @@ Run: `LGSP_BENCH_PEER='{"amqp_url": ..., "port": ...}' python -m bench.peers.fro
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
 import orjson
-import uvloop
 from aio_pika.exceptions import AMQPError, MessageProcessError
 from aio_pika.patterns import JsonRPC
 from aio_pika.patterns.rpc import JsonRPCError
 from aiohttp import web
 from pydantic import ValidationError
 
-from bench.peers import METHOD, TIMEOUT_S, PeerConfig
+from bench.peers import METHOD, TIMEOUT_S, PeerConfig, run_front
 from schemas.population import CitizenVerifyRequest
 
 RPC = web.AppKey("rpc", JsonRPC)
@@ -65,24 +63,8 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
     await connection.close()
 
 
-async def serve(config: PeerConfig) -> None:
-    app = web.Application()
-    app.cleanup_ctx.append(_bus)
-    app.router.add_post("/v1/population/citizen-verify", verify)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", config.port, backlog=2048).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-
-
 def main() -> int:
-    uvloop.run(serve(PeerConfig.from_environment()))
-    return 0
+    return run_front(verify, _bus)
 
 
 if __name__ == "__main__":

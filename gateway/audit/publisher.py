@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +30,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge
 
+from adapters.interface import Operation
 from adapters.logs import mask_text
 from gateway.audit.batch import AuditBatcher
 from gateway.audit.spool import AuditSpool
@@ -40,8 +39,11 @@ from gateway.http.operations import resolve
 from gateway.http.state import CLAIMED_CLIENT_ID, CLIENT_ID, PURPOSE, REQUEST_ID, SUBJECT
 from gateway.ids import new_id
 from gateway.problems import ProblemError, problem_response
+from schemas.audit import keyed_hash, subject_hash
 from schemas.problems import Problem, ProblemType
 from schemas.security import AuditSettings
+
+__all__ = ["AUDIT", "RECEIPT_HEADER", "AuditPublisher", "keyed_hash", "subject_hash"]
 
 log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.audit")
 
@@ -52,15 +54,11 @@ MAX_DRAIN_DELAY = 5.0
 # A personal-data answer is disclosed only while the spool is below this share of its bounds:
 # the rest is kept for the records of the refusals themselves.
 DISCLOSURE_SHARE = 0.9
-
-
-def keyed_hash(key: bytes, label: str, data: bytes) -> str:
-    """HMAC-SHA256 over a labelled input: one key, separate domains for subjects and bodies."""
-    return hmac.new(key, label.encode() + b"\x00" + data, hashlib.sha256).hexdigest()
-
-
-def subject_hash(key: bytes, subject: str) -> str:
-    return keyed_hash(key, "subject", subject.strip().encode())
+# On every answer that disclosed personal data: the id of the audit record that holds it.
+RECEIPT_HEADER = "LGSP-Audit-Receipt"
+# What the record says about the client (registered name, confidentiality, field groups
+# disclosed): given by the security room (gateway/security/disclosure.py) at assembly.
+ClientFacts = Callable[[web.Request, Operation[Any] | None], dict[str, str | None]]
 
 
 def is_audited(path: str) -> bool:
@@ -97,9 +95,12 @@ async def _request_bytes(request: web.Request) -> bytes:
 
 
 class AuditPublisher:
-    def __init__(self, settings: AuditSettings, bus: Bus) -> None:
+    def __init__(
+        self, settings: AuditSettings, bus: Bus, client_facts: ClientFacts | None = None
+    ) -> None:
         self.settings = settings
         self.bus = bus
+        self.client_facts: ClientFacts = client_facts or (lambda _request, _operation: {})
         self.key = settings.subject_key.get_secret_value().encode()
         if not self.key:
             # Never hash identifiers with an empty key (a dictionary attack away from clear);
@@ -136,7 +137,17 @@ class AuditPublisher:
             "status": response.status,
             "request_hash": keyed_hash(self.key, "request", head + body),
             "duration_ms": round(duration * 1000, 3),
+            **self.client_facts(request, self._disclosed(request, response)),
         }
+
+    def _disclosed(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> Operation[Any] | None:
+        """The personal-data operation whose answer this is, when it disclosed anything."""
+        if not self.carries_personal_data(request, response):
+            return None
+        resolved = resolve(request)
+        return None if resolved is None else resolved.operation
 
     def carries_personal_data(self, request: web.Request, response: web.StreamResponse) -> bool:
         if not 200 <= response.status < 300 or "operation" not in request.match_info:
@@ -152,7 +163,10 @@ class AuditPublisher:
         event = await self.event(request, response, duration)
         if self.carries_personal_data(request, response):
             room = self.spool.has_room(DISCLOSURE_SHARE)
-            if room and await self._record(event):
+            if room and await self._record(orjson.dumps(event), event["event_id"]):
+                # The receipt: a local system files it with its case; `lgsp audit search
+                # --receipt` and subject access find the record by it.
+                response.headers[RECEIPT_HEADER] = event["event_id"]
                 return None
             if room:
                 # Its 200 event may still land (unconfirmed, not spooled): then the store keeps
@@ -161,9 +175,9 @@ class AuditPublisher:
             # Neither confirmed nor kept: nothing personal leaves, and the record says so.
             withheld = self._withheld(event, is_write(request))
             event["status"] = withheld.status
-            self._in_background(event)
+            self.publish_in_background(orjson.dumps(event), event["event_id"])
             return withheld
-        self._in_background(event)
+        self.publish_in_background(orjson.dumps(event), event["event_id"])
         return None
 
     def _withheld(self, event: dict[str, Any], write: bool) -> web.Response:
@@ -190,20 +204,20 @@ class AuditPublisher:
             {"Retry-After": str(self.bus.retry_after)},
         )
 
-    def _in_background(self, event: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._record(event))
+    def publish_in_background(self, body: bytes, event_id: str) -> None:
+        """Record an event without making anyone wait (confirmed, or else spooled)."""
+        task = asyncio.create_task(self._record(body, event_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _record(self, event: dict[str, Any]) -> bool:
+    async def _record(self, body: bytes, event_id: str) -> bool:
         """Confirmed by the broker, or else kept in the spool: True when either holds it."""
-        body = orjson.dumps(event)
-        if self.bus.connected.is_set() and await self._publish(body, event["event_id"]):
+        if self.bus.connected.is_set() and await self._publish(body, event_id):
             return True
         if await self.spool.append(body):
             return True
         self.unrecorded += 1
-        log.error("audit.event_unrecorded", event_id=event["event_id"], status=event["status"])
+        log.error("audit.event_unrecorded", event_id=event_id)
         return False
 
     async def _publish(self, body: bytes, event_id: str) -> bool:

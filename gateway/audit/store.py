@@ -28,21 +28,9 @@ from typing import Any
 
 import orjson
 
+from schemas.audit import COLUMNS, EXTRA_FIELDS, FIELDS, TEXT_FIELDS
+
 GENESIS = "0" * 64
-# The recorded fields, in the order they are hashed; `seq` comes first, `prev_hash` last.
-TEXT_FIELDS = (
-    "event_id",
-    "time",
-    "request_id",
-    "client_id",
-    "operation",
-    "officer_id",
-    "procedure_code",
-    "case_id",
-    "subject_hash",
-    "request_hash",
-)
-FIELDS = (*TEXT_FIELDS, "authenticated", "status", "duration_ms")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS records (
@@ -51,6 +39,7 @@ CREATE TABLE IF NOT EXISTS records (
     authenticated INTEGER NOT NULL,
     status INTEGER NOT NULL,
     duration_ms REAL NOT NULL,
+    {", ".join(f"{name} TEXT" for name in EXTRA_FIELDS)},
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
@@ -63,12 +52,20 @@ CREATE TABLE IF NOT EXISTS head (
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS chain_base (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    archive_digest TEXT NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 """
-_COLUMNS = ", ".join(("seq", *FIELDS, "prev_hash", "hash"))
+_COLUMNS = ", ".join(COLUMNS)
+_NO_DELETE = """CREATE TRIGGER records_no_delete BEFORE DELETE ON records
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"""
 
 
 class MalformedEvent(ValueError):
@@ -91,11 +88,17 @@ def normalise(event: dict[str, Any]) -> Row:
         raise MalformedEvent(str(exc)) from None
     if not texts[0] or not texts[1]:
         raise MalformedEvent("event_id and time are required")
-    return (*texts, *numbers)
+    extras = tuple(None if event.get(f) is None else str(event[f]) for f in EXTRA_FIELDS)
+    return (*texts, *numbers, *extras)
+
+
+_BASE = len(FIELDS) - len(EXTRA_FIELDS)
 
 
 def chain_hash(key: bytes, seq: int, row: Row, prev_hash: str) -> str:
-    material = orjson.dumps([seq, *row, prev_hash])
+    # Records without the later fields hash as they always did (stores written before them).
+    fields = row[:_BASE] if all(v is None for v in row[_BASE:]) else row
+    material = orjson.dumps([seq, *fields, prev_hash])
     return hmac.new(key, material, hashlib.sha256).hexdigest()
 
 
@@ -128,9 +131,25 @@ class AuditStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a store written by an older version lacks (empty in old records)."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+        for name in EXTRA_FIELDS:
+            if name not in present:
+                self._db.execute(f"ALTER TABLE records ADD COLUMN {name} TEXT")
 
     def close(self) -> None:
         self._db.close()
+
+    def head(self) -> tuple[int, str]:
+        """The chain's last sequence number and hash, as the `head` row records them."""
+        return self._head()
+
+    def hash_at(self, seq: int) -> str | None:
+        row = self._db.execute("SELECT hash FROM records WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _head(self) -> tuple[int, str]:
         row = self._db.execute("SELECT seq, hash FROM head WHERE id = 1").fetchone()
@@ -178,8 +197,50 @@ class AuditStore:
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
 
+    def base(self) -> tuple[int, str, str]:
+        """Where the live chain begins: the last archived record's seq and hash, and the
+        digest of the archive holding it ((0, GENESIS, GENESIS) before any archive)."""
+        row = self._db.execute(
+            "SELECT seq, hash, archive_digest FROM chain_base WHERE id = 1"
+        ).fetchone()
+        return (int(row[0]), str(row[1]), str(row[2])) if row else (0, GENESIS, GENESIS)
+
+    def oldest(self, before: str, limit: int) -> list[dict[str, Any]]:
+        """The live chain's first records older than `before` (ISO time), oldest first, up to
+        the first younger one (an archive is always a prefix of the chain)."""
+        found: list[dict[str, Any]] = []
+        query = f"SELECT {_COLUMNS} FROM records ORDER BY seq LIMIT ?"  # noqa: S608 (fixed column names)
+        for record in self._db.execute(query, (limit,)):
+            row = dict(zip(COLUMNS, record, strict=True))
+            if row["time"] >= before:
+                break
+            found.append(row)
+        return found
+
+    def drop_archived(self, last_seq: int, last_hash: str, archive_digest: str) -> int:
+        """Remove records up to `last_seq` (written to an archive, durably, before this) and
+        move the chain's base there, in one transaction; the append-only guard stays on for
+        everyone else."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("DROP TRIGGER IF EXISTS records_no_delete")
+            removed = self._db.execute("DELETE FROM records WHERE seq <= ?", (last_seq,)).rowcount
+            self._db.execute(_NO_DELETE)
+            self._db.execute(
+                "INSERT INTO chain_base (id, seq, hash, archive_digest) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+                "archive_digest = excluded.archive_digest",
+                (last_seq, last_hash, archive_digest),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return int(removed)
+
     def verify(self) -> Verification:
-        expected, prev, count = 1, GENESIS, 0
+        base_seq, base_hash, _ = self.base()
+        expected, prev, count = base_seq + 1, base_hash, 0
         cursor = self._db.execute(f"SELECT {_COLUMNS} FROM records ORDER BY seq")  # noqa: S608 (fixed column names)
         for record in cursor:
             seq, row, prev_hash, digest = record[0], record[1:-2], record[-2], record[-1]
@@ -197,16 +258,18 @@ class AuditStore:
                 return Verification(count, prev, Finding(seq, "altered: its hash does not match"))
             prev, expected, count = digest, expected + 1, count + 1
         head_seq, head_hash = self._head()
-        if head_seq > count:
-            return Verification(count, prev, Finding(count + 1, "missing: deleted from the end"))
-        if head_seq != count or head_hash != prev:
-            return Verification(count, prev, Finding(count, "the head does not match the chain"))
+        last = base_seq + count
+        if head_seq > last:
+            return Verification(count, prev, Finding(last + 1, "missing: deleted from the end"))
+        if head_seq != last or head_hash != prev:
+            return Verification(count, prev, Finding(last, "the head does not match the chain"))
         return Verification(count, prev, None)
 
     def search(
         self,
         *,
         client_id: str | None = None,
+        event_id: str | None = None,
         subject_hash: str | None = None,
         operation: str | None = None,
         since: datetime | None = None,
@@ -217,6 +280,7 @@ class AuditStore:
         params: list[Any] = []
         for column, value in (
             ("client_id", client_id),
+            ("event_id", event_id),
             ("subject_hash", subject_hash),
             ("operation", operation),
         ):
@@ -231,6 +295,6 @@ class AuditStore:
             params.append(until.isoformat(timespec="microseconds"))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         query = f"SELECT {_COLUMNS} FROM records {where} ORDER BY seq LIMIT ?"  # noqa: S608 (fixed columns, bound values)
-        names = ("seq", *FIELDS, "prev_hash", "hash")
+        names = COLUMNS
         for record in self._db.execute(query, (*params, limit)):
             yield dict(zip(names, record, strict=True))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,6 +23,8 @@ from aio_pika.abc import AbstractIncomingMessage
 from adapters import amqp
 from adapters.connection import BROKER_ERRORS, keep_connected
 from adapters.topology import declare_topology
+from gateway.audit.archive import ArchiveError, archive_old
+from gateway.audit.checkpoints import Checkpointer
 from gateway.audit.store import AuditStore, MalformedEvent
 from schemas.config import Settings
 from schemas.envelope import AUDIT_QUEUE
@@ -40,6 +44,49 @@ class AuditWriter:
         self._progress = asyncio.Condition()
         self._stop = asyncio.Event()
         self._batch: asyncio.Future[None] | None = None
+        # Signed checkpoints of the head (gateway/audit/checkpoints.py); the lock keeps the
+        # store's one connection to one thread at a time.
+        self.checkpoints = Checkpointer(settings.audit)
+        self._store_lock = asyncio.Lock()
+
+    async def checkpoint(self, *, final: bool = False) -> None:
+        """Sign the head when due (or, `final`, whenever it moved since the last checkpoint)."""
+        async with self._store_lock:
+            seq, head = await asyncio.to_thread(self.store.head)
+            now = time.monotonic()
+            if self.checkpoints.due(seq, now, final=final):
+                try:
+                    await asyncio.to_thread(self.checkpoints.write, seq, head, now)
+                except OSError as exc:  # records stay written; the next checkpoint covers them
+                    log.error("audit.checkpoint_failed", error=type(exc).__name__, seq=seq)
+
+    async def archive(self) -> Path | None:
+        """Move the records older than `audit.retention_days` into an archive (0: never)."""
+        audit = self.settings.audit
+        if audit.retention_days <= 0:
+            return None
+        async with self._store_lock:
+            try:
+                path = await asyncio.to_thread(
+                    archive_old, self.store, audit.archive_dir, audit.retention_days
+                )
+            except (OSError, ArchiveError) as exc:  # the records stay live; tried again later
+                log.error("audit.archive_failed", error=type(exc).__name__, detail=str(exc))
+                return None
+        if path is not None:
+            log.info("audit.archived", archive=str(path))
+        return path
+
+    async def _checkpoint_timer(self) -> None:
+        """Checkpoints every `checkpoint_interval` s; archiving every `archive_interval` s."""
+        archived_at = -float("inf")
+        while True:
+            await self.checkpoint()
+            now = time.monotonic()
+            if now - archived_at >= self.settings.audit.archive_interval:
+                archived_at = now
+                await self.archive()
+            await asyncio.sleep(self.settings.audit.checkpoint_interval)
 
     def stop(self) -> None:
         self._stop.set()
@@ -50,13 +97,20 @@ class AuditWriter:
             await self._progress.wait_for(lambda: self.written >= count)
 
     async def run(self) -> None:
-        await keep_connected(
-            self._serve_one_connection,
-            stop=self._stop,
-            max_delay=self.settings.bus.reconnect_max_delay,
-            log=log,
-            event="audit.writer_disconnected",
-        )
+        timer = asyncio.create_task(self._checkpoint_timer())
+        try:
+            await keep_connected(
+                self._serve_one_connection,
+                stop=self._stop,
+                max_delay=self.settings.bus.reconnect_max_delay,
+                log=log,
+                event="audit.writer_disconnected",
+            )
+        finally:
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+            await self.checkpoint(final=True)
 
     async def _serve_one_connection(self) -> None:
         connection = await amqp.connect(
@@ -120,15 +174,17 @@ class AuditWriter:
             (message, _events_of(message.body)) for message in batch
         ]
         good = [event for _, events in parsed if events for event in events]
-        try:
-            written = await asyncio.to_thread(self.store.append, good)
-        except MalformedEvent:
-            written = 0
-            for event in good:
-                try:
-                    written += await asyncio.to_thread(self.store.append, [event])
-                except MalformedEvent:
-                    log.error("audit.event_malformed", event_id=str(event.get("event_id")))
+        async with self._store_lock:
+            try:
+                written = await asyncio.to_thread(self.store.append, good)
+            except MalformedEvent:
+                written = 0
+                for event in good:
+                    try:
+                        written += await asyncio.to_thread(self.store.append, [event])
+                    except MalformedEvent:
+                        log.error("audit.event_malformed", event_id=str(event.get("event_id")))
+        await self.checkpoint()
         last_good: AbstractIncomingMessage | None = None
         for message, events in parsed:
             if events is None:

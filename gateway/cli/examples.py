@@ -120,7 +120,8 @@ def installed_examples(registry: Registry) -> dict[str, dict[str, object]]:
 
 
 def banner(base: str, registry: Registry) -> str:
-    lines = ["", "=" * 72, f"LGSP Gateway is ready at {base}", ""]
+    lines = ["", "=" * 72, f"LGSP Gateway is ready at {base}"]
+    lines += [f"The contract: {base}/openapi.json, rendered at {base}/docs", ""]
     lines += token_lines(base)
     for path, body in installed_examples(registry).items():
         operation = registry.operation(*path.split("/", 1))

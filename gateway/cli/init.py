@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.registry import Registry
+from gateway.audit.checkpoints import ensure_key
 from gateway.config_file import load_config, save_config
 from gateway.private_files import write_private
 from gateway.security.clients import hash_secret, new_secret
@@ -67,6 +68,15 @@ def write_config(path: Path, *, force: bool = False, extra: dict[str, Any] | Non
     for key, value in (extra or {}).items():
         config[key] = value
     set_up_demo_client(config, path)
+    var = path.parent
+    config["audit"].update(
+        {
+            "checkpoint_key_file": str(var / "audit-checkpoint.pem"),
+            "checkpoint_file": str(var / "audit-checkpoints.jsonl"),
+            "archive_dir": str(var / "audit-archive"),
+        }
+    )
+    ensure_key(var / "audit-checkpoint.pem")  # the audit writer's checkpoint key (kept on --force)
     save_config(
         path,
         config,
@@ -94,7 +104,7 @@ def set_up_demo_client(config: dict[str, Any], config_file: Path) -> None:
     )
     config["auth"] = {
         "keys_dir": str(var / "keys"),
-        "clients": {DEMO_CLIENT: demo.model_dump(mode="json")},
+        "clients": {DEMO_CLIENT: demo.model_dump(mode="json", exclude_none=True)},
     }
     credentials = {"client_id": DEMO_CLIENT, "client_secret": secret}
     write_private(var / DEMO_FILE, json.dumps(credentials, indent=2))

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from adapters.errors import ConfigError
@@ -32,6 +31,9 @@ def _clients(args: argparse.Namespace, settings: Settings) -> int:
             rate=args.rate,
             burst=args.burst,
             certificates=args.certificate or [],
+            disclose_after=date.fromisoformat(args.confidential_until)
+            if args.confidential_until
+            else None,
         )
         print(f"client {args.name} added to {path}")
         print(f"client_secret: {secret}")
@@ -71,27 +73,27 @@ def _time(value: str | None) -> datetime | None:
 
 
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.audit.publisher import subject_hash
     from gateway.audit.store import AuditStore
+    from schemas.audit import subject_hash
 
     audit = settings.audit
     if not audit.store.exists():
         raise ConfigError(f"no audit store at {audit.store}")
     store = AuditStore(audit.store, audit.chain_key.get_secret_value().encode())
     try:
+        from gateway.cli import audit as audit_commands
+
         if args.action == "verify":
-            result = store.verify()
-            if result.first_bad is None:
-                print(f"ok: {result.records} records, chain head {result.head}")
-                return 0
-            bad = result.first_bad
-            print(f"TAMPERED: record {bad.seq}: {bad.reason}", file=sys.stderr)
-            print(f"the first {result.records} records are intact", file=sys.stderr)
-            return 1
+            return audit_commands.verify(args, settings, store)
+        if args.action == "report":
+            return audit_commands.report(args, settings)
+        if args.action == "archive":
+            return audit_commands.archive(settings, store)
         key = audit.subject_key.get_secret_value().encode()
         found: Any = store.search(
             client_id=args.client,
-            subject_hash=subject_hash(key, args.subject) if args.subject else None,
+            event_id=args.receipt,
+            subject_hash=subject_hash(key, args.subject[0]) if args.subject else None,
             operation=args.operation,
             since=_time(args.since),
             until=_time(args.until),
@@ -129,16 +131,33 @@ def add_commands(sub: Any) -> None:
         metavar="SHA256",
         help="fingerprint of a client certificate that identifies this client (mTLS)",
     )
+    p.add_argument(
+        "--confidential-until",
+        metavar="DATE",
+        help="a confidential client (inspection, police): citizens see its accesses from DATE",
+    )
     p.set_defaults(func=_clients)
 
     p = sub.add_parser("keys", help="token signing keys")
     p.add_argument("action", choices=["rotate"])
     p.set_defaults(func=_keys)
 
-    p = sub.add_parser("audit", help="verify or search the audit trail")
-    p.add_argument("action", choices=["verify", "search"])
+    p = sub.add_parser("audit", help="verify, search, report on or archive the audit trail")
+    p.add_argument("action", choices=["verify", "search", "report", "archive"])
     p.add_argument("--client")
-    p.add_argument("--subject", help="the subject's identifier in clear; hashed for the look-up")
+    p.add_argument(
+        "--subject",
+        action="append",
+        help="the subject's identifier in clear; hashed for the look-up (report: repeatable)",
+    )
+    p.add_argument("--receipt", help="search: the LGSP-Audit-Receipt of an answer")
+    p.add_argument("--checkpoints", metavar="FILE", help="verify: the signed checkpoint file")
+    p.add_argument(
+        "--checkpoint-key",
+        metavar="PUB",
+        help="verify: the checkpoint public key (default: audit.checkpoint_key_file + .pub)",
+    )
+    p.add_argument("--json", action="store_true", help="report: JSON instead of a table")
     p.add_argument("--operation", help="adapter/operation, token or services")
     p.add_argument("--since", help="ISO 8601 time (UTC when no offset)")
     p.add_argument("--until", help="ISO 8601 time (UTC when no offset)")

@@ -15,6 +15,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from adapters.logs import looks_personal
 from gateway.http.state import CLIENT_ID, REQUEST_ID
 from gateway.ids import new_id
 from gateway.problems import ProblemError, from_http_exception, problem_response
@@ -33,10 +34,18 @@ REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 
 
+def request_id_of(request: web.Request) -> str:
+    """The client's X-Request-ID when well-formed and free of anything shaped like a personal
+    identifier (it is logged, published and audited); a generated one otherwise."""
+    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    if REQUEST_ID_RE.fullmatch(supplied) and not looks_personal(supplied):
+        return supplied
+    return new_id()
+
+
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    supplied = request.headers.get(REQUEST_ID_HEADER, "")
-    rid = supplied if REQUEST_ID_RE.fullmatch(supplied) else new_id()
+    rid = request_id_of(request)
     request[REQUEST_ID] = rid
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(request_id=rid):

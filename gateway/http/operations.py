@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
@@ -31,7 +31,7 @@ from gateway.http.state import (
 from gateway.problems import ProblemError
 from schemas.config import GatewaySettings
 from schemas.envelope import Header
-from schemas.problems import PROBLEM_CONTENT_TYPE, ProblemType
+from schemas.problems import PROBLEM_CONTENT_TYPE, RETRY_AFTER_MEMBER, ProblemType
 
 REGISTRY = web.AppKey("registry", Registry)
 BUS = web.AppKey("bus", Bus)
@@ -40,6 +40,21 @@ GATEWAY_SETTINGS = web.AppKey("gateway_settings", GatewaySettings)
 # A feature (access rights) may remove fields from a success body before it leaves.
 ResponseFilter = Callable[[web.Request, Operation[Any], bytes], bytes]
 RESPONSE_FILTER: web.AppKey[ResponseFilter] = web.AppKey("response_filter")
+
+
+class CallGuard(Protocol):
+    """A feature that sees a validated call before it is published, and its success body.
+
+    `before` may refuse the call by raising `ProblemError`; `after` sees the reply body
+    of a 200 before the response filter (the match throttle counts failed matches).
+    """
+
+    def before(self, request: web.Request, resolved: Resolved) -> None: ...
+
+    def after(self, request: web.Request, resolved: Resolved, payload: bytes) -> None: ...
+
+
+CALL_GUARDS: web.AppKey[list[CallGuard]] = web.AppKey("call_guards")
 
 TIMEOUT_HEADER = "LGSP-Timeout"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -121,12 +136,13 @@ def deadline_of(
             value = float(asked)
         except ValueError:
             value = -1.0
-        if not 0 < value <= settings.max_timeout:
+        # The lower bound: a deadline shorter than a round trip only makes work nobody awaits.
+        if not settings.min_timeout <= value <= settings.max_timeout:
             raise ProblemError(
                 400,
                 ProblemType.MALFORMED,
                 f"Invalid {TIMEOUT_HEADER} header",
-                f"seconds, greater than 0 and at most {settings.max_timeout:g}",
+                f"seconds, at least {settings.min_timeout:g} and at most {settings.max_timeout:g}",
             )
         timeout = min(timeout, value)
     return time.time() + timeout
@@ -199,6 +215,9 @@ async def call_operation(request: web.Request) -> web.Response:
         request[SUBJECT] = getattr(model, operation.subject, None)
     deadline = deadline_of(request, operation, settings)
     headers = message_headers(request, operation, deadline)
+    guards = request.app.get(CALL_GUARDS, ())
+    for guard in guards:
+        guard.before(request, resolved)
     sent = time.perf_counter()
     reply = await request.app[BUS].request(
         adapter,
@@ -211,11 +230,20 @@ async def call_operation(request: web.Request) -> web.Response:
     request[BUS_SECONDS] = time.perf_counter() - sent
     content_type = reply.content_type
     payload = reply.body
+    answer_headers: dict[str, str] = {}
     if content_type == PROBLEM_CONTENT_TYPE:
         problem = orjson.loads(payload)
         problem["request_id"] = request[REQUEST_ID]
         payload = orjson.dumps(problem)
+        retry_after = problem.get(RETRY_AFTER_MEMBER)
+        if isinstance(retry_after, int):  # the worker's 503 central-unavailable says when
+            answer_headers["Retry-After"] = str(retry_after)
+    if reply.status == 200:
+        for guard in guards:
+            guard.after(request, resolved, payload)
     hook = request.app.get(RESPONSE_FILTER)
     if hook is not None and reply.status == 200:
         payload = hook(request, operation, payload)
-    return web.Response(body=payload, status=reply.status, content_type=content_type)
+    return web.Response(
+        body=payload, status=reply.status, content_type=content_type, headers=answer_headers
+    )

@@ -8,11 +8,13 @@ page asks for the credential itself, and Prometheus scrapes `/metrics` where
 it expects it.
 
     GET  /ops/queues            queue health (JSON)
-    GET  /ops/services          per-service statistics over the window
+    GET  /ops/services          per-service statistics over the window, and each central
+                                system's circuit breaker as this process saw it
     GET  /ops/dlq               dead letters; /ops/dlq/{id} one of them, masked
     POST /ops/dlq/replay        republish with confirms (header credential only)
     POST /ops/dlq/purge         remove for good, with "confirm": true
     GET  /ops/maintenance       the switch; PUT turns it on or off
+    GET  /ops/alarms            enumeration alarms of the last window (security/enumeration.py)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.queues import QueueMonitor
 from gateway.ops.servicestats import ServiceStats
 from gateway.problems import ProblemError, unavailable
+from gateway.security.enumeration import alarms
 from gateway.security.operator import OperatorCredential
 from schemas.config import OpsSettings
 from schemas.problems import ProblemType
@@ -119,7 +122,8 @@ async def queues(request: web.Request) -> web.Response:
 
 async def services(request: web.Request) -> web.Response:
     stats = request.config_dict[SERVICE_STATS]
-    return _json({"window_seconds": stats.window, "services": stats.snapshot()})
+    central = request.config_dict[METRICS].central.snapshot(request.config_dict[REGISTRY].names)
+    return _json({"window_seconds": stats.window, "services": stats.snapshot(), "central": central})
 
 
 async def dlq_list(request: web.Request) -> web.Response:
@@ -222,4 +226,5 @@ def ops_app() -> web.Application:
     r.add_get("/dlq/{id}", dlq_show)
     r.add_get("/maintenance", maintenance_get)
     r.add_put("/maintenance", maintenance_put)
+    r.add_get("/alarms", alarms)
     return app

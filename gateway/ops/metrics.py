@@ -15,6 +15,7 @@ from adapters.metrics import LATENCY_BUCKETS, UNKNOWN, Children
 from gateway.bus import Bus
 from gateway.http.operations import resolve
 from gateway.http.state import BUS_SECONDS
+from gateway.ops.breakers import CentralView
 from gateway.ops.queues import SEVERITY, QueueReport
 from gateway.ops.servicestats import ServiceStats
 
@@ -22,6 +23,7 @@ from gateway.ops.servicestats import ServiceStats
 class GatewayMetrics:
     def __init__(self, bus: Bus, stats: ServiceStats) -> None:
         self.stats = stats
+        self.central = CentralView()
         self.children = Children()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -101,6 +103,8 @@ class GatewayMetrics:
             self.children.of(self.bus_seconds, adapter, operation).observe(bus_seconds)
         if adapter != UNKNOWN:
             self.stats.record(adapter, operation, response.status, duration)
+            if isinstance(bus_seconds, float):  # a worker replied (breaker refusal or not)
+                self.central.saw_reply(adapter, response)
         return
 
     def update_queues(self, report: QueueReport) -> None:

@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,10 @@ class Client:
     rate_limit: RateLimit
     revoked: bool
     certificates: frozenset[str]
+    title: str = ""
+    # A confidential client's accesses are hidden from citizens before this date (ISO).
+    disclose_after: str | None = None
+    subject_norm: int = 0  # the enumeration alarm's norm; 0: the configured default
 
 
 def compile_client(client_id: str, settings: ClientSettings) -> Client:
@@ -85,6 +90,11 @@ def compile_client(client_id: str, settings: ClientSettings) -> Client:
         rate_limit=settings.rate_limit,
         revoked=settings.revoked,
         certificates=frozenset(settings.certificates),
+        title=settings.title,
+        disclose_after=settings.disclose_after.isoformat()
+        if settings.confidential and settings.disclose_after
+        else None,
+        subject_norm=settings.subject_norm,
     )
 
 
@@ -167,6 +177,7 @@ def add_client(
     rate: float | None = None,
     burst: int | None = None,
     certificates: list[str] | None = None,
+    disclose_after: date | None = None,
 ) -> str:
     """Add a client to the config file; return its secret (shown once, never stored)."""
     if not CLIENT_ID_RE.fullmatch(client_id):
@@ -183,8 +194,10 @@ def add_client(
         allow=allow,
         rate_limit=RateLimit(rate=rate or limit.rate, burst=burst or limit.burst),
         certificates=certificates or [],
+        confidential=disclose_after is not None,
+        disclose_after=disclose_after,
     )
-    clients[client_id] = entry.model_dump(mode="json")
+    clients[client_id] = entry.model_dump(mode="json", exclude_none=True)
     _save(path, config)
     return secret
 

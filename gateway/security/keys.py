@@ -106,4 +106,5 @@ class KeyRing:
         return self._public.get(kid)
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        self._maybe_rescan()
         return dict(self._public)

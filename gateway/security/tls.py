@@ -32,6 +32,9 @@ def server_ssl_context(tls: TlsSettings) -> ssl.SSLContext | None:
     context.load_cert_chain(tls.cert_file, tls.key_file)
     if tls.client_ca_file is not None:
         context.load_verify_locations(cafile=tls.client_ca_file)
+        # As Python 3.13 does by default, on every interpreter: client certificates without the
+        # extensions a strict verifier needs (key identifiers ...) are refused everywhere alike.
+        context.verify_flags |= ssl.VERIFY_X509_STRICT
         context.verify_mode = ssl.CERT_REQUIRED if tls.require_client_cert else ssl.CERT_OPTIONAL
     elif tls.require_client_cert:
         raise ConfigError("tls.require_client_cert needs tls.client_ca_file to verify them with")

@@ -2,7 +2,8 @@
 
 A client authenticates with HTTP Basic or form parameters (or, over mTLS, its
 certificate: RFC 8705) and gets a short-lived signed JWT. Every refusal looks
-the same and costs the same, whichever client was named.
+the same and costs the same, whichever client was named. Repeated failures per
+client id and per address are throttled (gateway/security/token_throttle.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gateway.security.authentication import AUTHENTICATOR
 from gateway.security.basic import basic_credentials
 from gateway.security.clients import Client, ClientStore, check_secret, hash_secret
 from gateway.security.tls import peer_fingerprint
+from gateway.security.token_throttle import TOKEN_THROTTLE
 from schemas.problems import PROBLEM_CONTENT_TYPE, Problem, ProblemType
 
 log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.auth")
@@ -40,8 +42,10 @@ def oauth_error(
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     """A problem document that is also an RFC 6749 §5.2 error (the `error` member)."""
-    problem_type = ProblemType.UNAUTHORIZED if status == 401 else ProblemType.MALFORMED
-    title = "Client authentication failed" if status == 401 else "Invalid token request"
+    problem_type, title = {
+        401: (ProblemType.UNAUTHORIZED, "Client authentication failed"),
+        429: (ProblemType.RATE_LIMITED, "Too many failed client authentications"),
+    }.get(status, (ProblemType.MALFORMED, "Invalid token request"))
     body = Problem(type=problem_type, title=title, status=status, detail=detail).model_dump()
     body["request_id"] = request.get(REQUEST_ID, "")
     body["error"] = error
@@ -97,8 +101,20 @@ async def token_endpoint(request: web.Request) -> web.Response:
             client_id = cert_client.client_id
     if store.get(client_id) is not None:  # a configured id, never whatever was typed
         request[CLAIMED_CLIENT_ID] = client_id
+    throttle = request.app.get(TOKEN_THROTTLE)
+    wait = throttle.blocked_for(request, client_id) if throttle is not None else 0
+    if wait:
+        return oauth_error(
+            request,
+            429,
+            "temporarily_unavailable",
+            "too many failed client authentications for this client or from this address",
+            {"Retry-After": str(wait)},
+        )
     client = await authenticate_client(store, client_id, secret, cert_client)
     if client is None or client.revoked:
+        if throttle is not None:
+            throttle.failed_attempt(request, client_id)
         log.info("auth.token_refused")
         return oauth_error(
             request,

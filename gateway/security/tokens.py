@@ -4,7 +4,10 @@ Tokens are RFC 9068-style JWTs signed with Ed25519 (`alg: EdDSA`), the key id
 in the header; the keys come from a `SigningKeys` (the key ring on disk,
 gateway/security/keys.py). Verification accepts exactly one algorithm and only
 known key ids: `alg: none`, HMAC with the public key as secret (key
-confusion) and foreign keys all fail the same way.
+confusion) and foreign keys all fail the same way. A validly signed token
+whose lifetime (`exp - iat`) exceeds `auth.max_token_lifetime` (by default
+`token_ttl`) fails the same way too: a signing key that leaks cannot mint a
+token good for ten years.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ class SigningKeys(Protocol):
     def signing_key(self) -> tuple[str, Ed25519PrivateKey]: ...
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None: ...
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every key that still verifies, by key id (published at /.well-known/jwks.json)."""
+        ...
 
 
 # Verified tokens are remembered until they expire: a client sends the same token many times,
@@ -93,8 +100,14 @@ class TokenService:
             )
         except jwt.PyJWTError:
             raise InvalidToken from None
-        subject = claims["sub"]
+        subject, issued, expires = claims["sub"], claims["iat"], claims["exp"]
         if not isinstance(subject, str) or claims.get("client_id", subject) != subject:
+            raise InvalidToken
+        if not isinstance(issued, (int, float)) or not isinstance(expires, (int, float)):
+            raise InvalidToken
+        if expires - issued > self.settings.token_lifetime_limit + CLOCK_SKEW:
+            raise InvalidToken
+        if issued > time.time() + CLOCK_SKEW:  # issued in the future: its lifetime is a lie
             raise InvalidToken
         self._verified[token] = (subject, float(claims["exp"]))
         return subject

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.ops_stack import PROBE_QUEUE, ops_stack
+from gateway.security.enumeration import ENUMERATION
+from tests.support.ops_stack import CLIENT_ID, PROBE_QUEUE, ops_stack
 from tests.support.rabbit import Rabbit
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -32,9 +35,9 @@ CHROMIUM_FLAGS = [
 
 
 class Rows(HTMLParser):
-    """Table rows keyed by their data-queue / data-service / data-dead-letter attribute."""
+    """Table rows keyed by their data-queue / data-service / data-central / data-dead-letter."""
 
-    KEYS = ("data-queue", "data-service", "data-dead-letter")
+    KEYS = ("data-queue", "data-service", "data-central", "data-dead-letter", "data-alarm")
 
     def __init__(self) -> None:
         super().__init__()
@@ -107,6 +110,10 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
             lambda r: next(q for q in r["queues"] if q["role"] == "dead-letter")["ready"] == 1
         )
         assert report["verdict"] == "warning"
+        # An enumeration alarm, raised by the gateway's own watch (norm 1, two people).
+        watch = stack.app[ENUMERATION].watch
+        for subject in ("a", "b"):
+            watch.seen(CLIENT_ID, subject, 1, time.monotonic())
         url = str(stack.client.make_url("/ops").with_query(token=stack.ops_token))
 
         dom = await chromium(url, tmp_path / "profile-dom", "--dump-dom")
@@ -122,12 +129,21 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
         assert (echo["successes"], echo["failures"], echo["rejected"]) == ("3", "1", "1")
         assert echo["error_rate"] == "25.0 %"
         assert echo["last_failure"].endswith("UTC")
+        # The probe's workers answered every call themselves: no breaker refused one.
+        central = row(page.rows, "data-central=probe")
+        assert (central["data-state"], central["state"], central["refusals"]) == (
+            "closed",
+            "closed",
+            "0",
+        )
         (letter,) = [v for k, v in page.rows.items() if k.startswith("data-dead-letter=")]
         assert (letter["reason"], letter["by"], letter["origin"]) == (
             "adapter-error",
             "worker",
             PROBE_QUEUE,
         )
+        alarm = row(page.rows, f"data-alarm={CLIENT_ID}")
+        assert (alarm["verdict"], alarm["distinct"], alarm["norm"]) == ("warning", "2", "1")
         assert "crash-1" not in dom  # message bodies never reach the page
 
         shot = tmp_path / "dashboard.png"
@@ -135,5 +151,6 @@ async def test_dashboard_shows_the_live_queue_service_and_dead_letter_state(
             url, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,900"
         )
         assert shot.read_bytes().startswith(b"\x89PNG")
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, SCREENSHOT)
+        if os.environ.get("LGSP_UPDATE_SCREENSHOTS"):  # the docs' picture, refreshed on request
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, SCREENSHOT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +15,9 @@ from tests.support.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")
-def dataset(mock_settings: MockSettings) -> Dataset:
-    return Dataset(ensure_dataset(mock_settings))
+def dataset(mock_settings: MockSettings) -> Iterator[Dataset]:
+    with Dataset(ensure_dataset(mock_settings)) as data:
+        yield data
 
 
 @pytest.fixture(scope="session")

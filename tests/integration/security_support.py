@@ -66,7 +66,15 @@ class RunningWriter:
     def __init__(self, settings: Settings, path: Path) -> None:
         key = settings.audit.chain_key.get_secret_value().encode()
         self.store = AuditStore(path, key)
-        self.writer = AuditWriter(settings, store=self.store)
+        # Checkpoints beside the test's store, never in the project's var/.
+        audit = settings.audit.model_copy(
+            update={
+                "checkpoint_key_file": path.parent / "audit-checkpoint.pem",
+                "checkpoint_file": path.parent / "audit-checkpoints.jsonl",
+                "archive_dir": path.parent / "audit-archive",
+            }
+        )
+        self.writer = AuditWriter(settings.model_copy(update={"audit": audit}), store=self.store)
         self.task = asyncio.create_task(self.writer.run())
 
     async def connected(self) -> None:

@@ -71,13 +71,19 @@ async def test_citizen_verify_match_and_mismatch(stack: Stack, citizen: dict[str
     )
 
 
-async def test_unknown_personal_id_is_404(stack: Stack, citizen: dict[str, Any]) -> None:
+async def test_unknown_personal_id_is_a_failed_match_not_a_404(
+    stack: Stack, citizen: dict[str, Any]
+) -> None:
+    """No oracle (issue 16): an unknown ID is `matched: false` like a wrong claim; the stack's
+    client holds every field group, `mismatch-detail` included, so it is told which."""
     unknown = citizen["personal_id"][:6] + "999999"
     resp = await stack.post(VERIFY, {**citizen, "personal_id": unknown})
-    assert resp.status == 404
-    problem = await resp.json()
-    assert problem["type"] == ProblemType.RECORD_NOT_FOUND
-    assert unknown not in problem["detail"]
+    assert resp.status == 200
+    assert await resp.json() == {
+        "matched": False,
+        "mismatched_fields": ["personal_id"],
+        "citizen": None,
+    }
 
 
 async def test_invalid_personal_id_is_422_before_publishing(

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import urllib.parse
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aio_pika
 import orjson
 
+from gateway.audit import checkpoints
+from gateway.audit.archive import archives
+from gateway.audit.checkpoints import load_public_key
 from gateway.audit.publisher import AUDIT, subject_hash
+from gateway.audit.store import AuditStore
+from gateway.audit.verify import verify_trail
 from gateway.http.operations import BUS
 from mocks.settings import MockSettings
 from schemas.envelope import AUDIT_EXCHANGE, AUDIT_QUEUE
@@ -250,3 +257,83 @@ async def test_one_batch_with_malformed_messages_is_acked_once_and_nothing_stays
             await running.stop()  # a stopped writer's unacked messages would go back to the queue
         assert recorded == ["r1", "r2", "r3", "r5"]
         assert await audit_queue_depth(rabbit) == 0
+
+
+async def test_the_writer_signs_the_head_every_n_records_and_every_t_seconds(
+    rabbit: Rabbit,
+    mock_settings: MockSettings,
+    generated: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.sqlite3"
+    every = {"checkpoint_every": 10, "checkpoint_interval": 0.5}
+    async with running_stack(rabbit, mock_settings, generated, workers=False, audit=every) as stack:
+        await stack.app[BUS].connected.wait()
+        token = bearer(stack.token())
+        async with audit_writer(stack.settings, path) as running:
+            settings = running.writer.settings.audit
+            public = load_public_key(settings.checkpoint_key_file)
+            async with asyncio.timeout(30):
+                for i in range(25):  # one record at a time: each batch holds one event
+                    assert (await stack.client.get("/v1/services", headers=token)).status == 200
+                    await running.writer.wait_written(i + 1)
+                # 25 is not a multiple of 10: the timer signs it within an interval or two.
+                while checkpoints.read(settings.checkpoint_file, public)[-1].seq != 25:
+                    await asyncio.sleep(0.05)
+            signed = [c.seq for c in checkpoints.read(settings.checkpoint_file, public)]
+            assert signed[0] == 0  # the writer signs the head it starts from
+            assert signed == sorted(signed)
+            # Never more than N records without a checkpoint.
+            assert all(b - a <= 10 for a, b in itertools.pairwise(signed))
+            assert len(signed) >= 4
+            verdict = verify_trail(
+                running.store,
+                stack.settings.audit.chain_key.get_secret_value().encode(),
+                archive_dir=tmp_path / "archive",
+                checkpoints=settings.checkpoint_file,
+                public_key=public,
+            )
+            assert verdict.ok, verdict.problem
+
+
+async def test_the_writer_archives_what_is_older_than_the_retention_period(
+    rabbit: Rabbit,
+    mock_settings: MockSettings,
+    generated: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.sqlite3"
+    key = generated["audit"]["chain_key"].encode()
+    old = datetime.now(UTC) - timedelta(days=45)
+    seeded = AuditStore(path, key)
+    seeded.append(
+        [
+            {**_event(n), "time": (old + timedelta(minutes=n)).isoformat(timespec="microseconds")}
+            for n in range(1, 6)
+        ]
+    )
+    seeded.close()
+    retention = {"retention_days": 30, "archive_interval": 3600}
+    async with (
+        running_stack(rabbit, mock_settings, generated, workers=False, audit=retention) as stack,
+        audit_writer(stack.settings, path) as running,
+    ):
+        token = bearer(stack.token())
+        assert (await stack.client.get("/v1/services", headers=token)).status == 200
+        async with asyncio.timeout(15):
+            await running.writer.wait_written(1)
+            while not archives(running.writer.settings.audit.archive_dir):
+                await asyncio.sleep(0.05)
+        (archive,) = archives(running.writer.settings.audit.archive_dir)
+        assert archive.name == "audit-000000000001-000000000005.jsonl"
+        assert running.store.count() == 1  # only the fresh record stays live
+        settings = running.writer.settings.audit
+        verdict = verify_trail(
+            running.store,
+            key,
+            archive_dir=settings.archive_dir,
+            checkpoints=settings.checkpoint_file,
+            public_key=load_public_key(settings.checkpoint_key_file),
+        )
+        assert verdict.ok, verdict.problem
+        assert (verdict.records, verdict.archives) == (6, 1)

@@ -3,7 +3,7 @@
 Every test drives 120 calls (half of them writes, each with its own
 Idempotency-Key) at an even pace over 7 s through a real stack, injects its
 fault 2 s in, clears it, lets callers retry what was left open with the same
-key, and holds the ledger (tests/support/ledger.py) to: lost = 0,
+key, and holds the ledger (tests/support/fault_ledger.py) to: lost = 0,
 duplicated = 0, 0 hung, audit records = answered calls with the statuses the
 callers got, and no 503 "not done" that was done. Broker faults run on a node
 of this module's own, so that no other test sees them.
@@ -34,7 +34,7 @@ from gateway.http.operations import BUS
 from mocks.settings import MockSettings
 from schemas.envelope import request_queue
 from tests.integration.security_support import audit_writer
-from tests.support.ledger import Ledger
+from tests.support.fault_ledger import FaultLedger
 from tests.support.processes import lgsp_process, write_config
 from tests.support.rabbit import Rabbit
 from tests.support.stack import Stack, config_values, running_stack
@@ -133,9 +133,9 @@ async def run_scenario(
     citizen: dict[str, Any],
     store: AuditStore,
     fault: Callable[[], Awaitable[None]],
-) -> Ledger:
+) -> FaultLedger:
     """The load, the fault on its own timeline beside it, the settling and the ledger."""
-    ledger = Ledger(name, stack, citizen)
+    ledger = FaultLedger(name, stack, citizen)
     load = asyncio.create_task(ledger.load(TOTAL, DURATION))
     await asyncio.sleep(FAULT_AT)  # the fault's place in the load's schedule
     await fault()
@@ -163,7 +163,7 @@ async def broker_scenario(
     tmp_path: Path,
     fault: Callable[[], Awaitable[None]],
     latency_ms: int = 0,
-) -> Ledger:
+) -> FaultLedger:
     async with (
         running_stack(rabbit, mock_settings, generated, **FAST) as stack,
         audit_writer(stack.settings, tmp_path / "audit.sqlite3") as writer,

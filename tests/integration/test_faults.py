@@ -215,9 +215,13 @@ async def test_several_gateway_processes_share_the_port_and_stop_together(
             base = f"http://127.0.0.1:{port}"
 
             async def both_ready() -> bool:
+                # Listening is not serving: each process is ready once its bus is connected
+                # (consumer counts read), which it logs as `bus.connected`.
+                text = log.read_text()
                 return (
                     len(children_of(parent.pid)) == 1
-                    and log.read_text().count("gateway.listening") == 2
+                    and text.count("gateway.listening") == 2
+                    and text.count("bus.connected") >= 2
                 )
 
             await wait_until(both_ready, within=30)

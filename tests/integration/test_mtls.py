@@ -1,4 +1,7 @@
-"""HTTPS with client certificates made in the test: a certificate maps to a client id."""
+"""HTTPS with client certificates made in the test: a certificate maps to a client id.
+
+Both ends verify as strictly as Python 3.13 does by default (VERIFY_X509_STRICT), on every
+interpreter, so the certificates must carry what a strict verifier requires."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.security.tls import fingerprint, server_ssl_context
 from mocks.settings import MockSettings
@@ -26,12 +29,17 @@ from tests.support.waiting import free_port
 
 Key = ec.EllipticCurvePrivateKey
 VERIFY = "/v1/population/citizen-verify"
+CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
 
 
 def certificate(
     name: str, key: Key, issuer: tuple[x509.Certificate, Key] | None, *, ca: bool = False
 ) -> x509.Certificate:
+    """A certificate with the extensions a strict X.509 verifier requires (Python 3.13's
+    default, VERIFY_X509_STRICT): basic constraints, key usage, and the subject and authority
+    key identifiers, which chain each certificate to its issuer's key."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer = issuer[1] if issuer else key
     now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -42,11 +50,34 @@ def certificate(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(hours=1))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(key_usage(ca=ca), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
+        )
     )
+    if not ca:
+        usage = ExtendedKeyUsageOID.SERVER_AUTH if name == "localhost" else CLIENT_AUTH
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     if name == "localhost":
         san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
         builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
-    return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+    return builder.sign(signer, hashes.SHA256())
+
+
+def key_usage(*, ca: bool) -> x509.KeyUsage:
+    """A CA signs certificates (and revocation lists); a leaf's EC key signs the handshake."""
+    return x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def write(tmp: Path, name: str, cert: x509.Certificate, key: Key) -> tuple[Path, Path]:
@@ -82,6 +113,7 @@ class Pki:
 
     def client_context(self, name: str | None) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=self.ca_file)
+        context.verify_flags |= ssl.VERIFY_X509_STRICT  # 3.13's default, asked for on 3.11 too
         if name is not None:
             context.load_cert_chain(*self.files[name])
         return context
@@ -106,6 +138,8 @@ async def test_client_certificates_identify_clients(
     auth = {"clients": {"tests": EVERYTHING, "clinic": clinic}}
     async with running_stack(rabbit, mock_settings, generated, auth=auth, tls=tls) as stack:
         context = server_ssl_context(stack.settings.tls)
+        assert context is not None
+        context.verify_flags |= ssl.VERIFY_X509_STRICT  # as the gateway verifies on 3.13
         assert stack.client.server.runner is not None
         port = free_port()
         site = web.TCPSite(stack.client.server.runner, "127.0.0.1", port, ssl_context=context)

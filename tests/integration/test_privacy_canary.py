@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from typing import Any
 
 import aio_pika
@@ -13,10 +14,11 @@ import structlog
 
 from adapters.logs import configure_logging
 from mocks.settings import MockSettings
-from schemas.envelope import AUDIT_QUEUE
+from schemas.envelope import AUDIT_QUEUE, REQUESTS_EXCHANGE, Header
 from tests.integration.security_support import bearer
 from tests.support.rabbit import Rabbit
 from tests.support.stack import PURPOSE, running_stack
+from tests.support.waiting import wait_until
 
 VERIFY = "/v1/population/citizen-verify"
 # A synthetic person nobody has: 031 Hải Phòng, 1 = born in the 1900s (female), 99.
@@ -82,7 +84,9 @@ async def test_canaries_leave_no_clear_copy_in_logs_error_bodies_or_audit_events
             body = await response.text()
             for canary in CANARIES:
                 assert canary not in body, (response.status, canary, body)
-        assert all(status >= 400 for status in statuses), statuses
+        # The unknown canary is a failed match (200, `matched: false`); the rest are refusals.
+        assert statuses[0] == 200, statuses
+        assert all(status >= 400 for status in statuses[1:]), statuses
         audit_bodies = await drain_audit_queue(rabbit, len(calls))
 
     lines = captured_logs.getvalue()
@@ -117,3 +121,80 @@ async def drain_audit_queue(rabbit: Rabbit, expected: int) -> str:
     finally:
         await connection.close()
     return "\n".join(bodies)
+
+
+# Request ids carrying the canary ID, as a careless client might build them.
+ID_CANARIES = (CANARY_ID, f"req-{CANARY_ID}", f"x{CANARY_ID}", f"case:{CANARY_ID}.1")
+
+
+async def test_a_request_id_shaped_like_a_personal_id_is_never_logged_audited_or_counted(
+    rabbit: Rabbit,
+    mock_settings: MockSettings,
+    generated: dict[str, Any],
+    captured_logs: io.StringIO,
+    caplog: pytest.LogCaptureFixture,
+    citizen: dict[str, Any],
+) -> None:
+    """Through the gateway (replaced at the edge) and straight onto the bus (masked by the
+    worker's logging): the canary is in no log line, audit record, metric or answer."""
+    caplog.set_level(logging.INFO)
+    async with running_stack(rabbit, mock_settings, generated) as stack:
+        calls = 0
+        for rid in ID_CANARIES:
+            for path, body in (
+                (VERIFY, citizen),  # answered with personal data: audited before it leaves
+                (VERIFY, BODY),  # a failed match
+                ("/v1/population/no-such-operation", BODY),
+            ):
+                response = await stack.post(path, body, {"X-Request-ID": rid})
+                calls += 1
+                assert response.headers["X-Request-ID"] != rid
+                assert CANARY_ID not in await response.text()
+            token = await stack.client.post(
+                "/token",
+                data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+                headers={"X-Request-ID": rid},
+            )
+            calls += 1
+            assert CANARY_ID not in token.headers["X-Request-ID"]
+            health = await stack.client.get("/healthz", headers={"X-Request-ID": rid})
+            assert CANARY_ID not in health.headers["X-Request-ID"]
+        # Something other than the gateway publishes with the canary as message id: the
+        # worker's log lines mask it (it still answers; nobody waits for the reply).
+        connection = await aio_pika.connect(rabbit.url)
+        async with connection:
+            channel = await connection.channel()
+            exchange = await channel.get_exchange(REQUESTS_EXCHANGE)
+            await exchange.publish(
+                aio_pika.Message(
+                    orjson.dumps(citizen),
+                    type="population/citizen-verify",
+                    message_id=f"req-{CANARY_ID}",
+                    correlation_id=f"req-{CANARY_ID}",
+                    headers={Header.DEADLINE: int((time.time() + 5) * 1000)},
+                ),
+                routing_key="population",
+            )
+            # The worker logged it, masked (a line with the canary would fail below).
+            await wait_until(lambda: _logged(captured_logs, '"request_id":"***"'))
+        metrics = await (await stack.client.get("/metrics")).text()
+        audit_bodies = await drain_audit_queue(rabbit, calls)
+
+    lines = captured_logs.getvalue()
+    stdlib = "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''}"
+        for r in caplog.records
+        if r.name != "aiohttp.access"  # the test server's own access log; serve() has none
+    )
+    print(
+        f"LEDGER request-id-canary: calls={calls} audit_bytes={len(audit_bodies)} "
+        f"log_lines={lines.count(chr(10))} canary_hits="
+        f"{sum(x.count(CANARY_ID) for x in (lines, stdlib, audit_bodies, metrics))}"
+    )
+    assert audit_bodies.count('"request_id"') >= calls
+    for where in (lines, stdlib, audit_bodies, metrics):
+        assert CANARY_ID not in where
+
+
+async def _logged(out: io.StringIO, text: str) -> bool:
+    return text in out.getvalue()

@@ -31,7 +31,7 @@ from gateway.security.authentication import AUTHENTICATOR
 from mocks.server import start as start_mock
 from mocks.server import systems as mock_systems
 from mocks.settings import MockSettings
-from schemas.config import RetrySettings, Settings
+from schemas.config import BreakerSettings, RetrySettings, Settings
 from tests.support.rabbit import Rabbit
 
 # A well-formed purpose trail, sent by default: personal-data operations require one.
@@ -61,6 +61,9 @@ def spool_dir() -> Path:
 
 # Fast retries in tests: behaviour is what we check, not waiting.
 TEST_RETRY = RetrySettings(attempts=12, initial_backoff=0.01, max_backoff=0.05, jitter=0.01)
+# A breaker that a request's whole retry budget cannot trip: tests of the retry policy see it
+# alone; tests/integration/test_breaker.py gives its workers the breakers it examines.
+TEST_BREAKER = BreakerSettings(failure_threshold=50, min_calls=50)
 
 
 def config_values(
@@ -87,6 +90,7 @@ def config_values(
                 "base_url": url,
                 "credentials": generated["adapters"][name]["credentials"],
                 "retry": TEST_RETRY.model_dump(),
+                "breaker": TEST_BREAKER.model_dump(),
             }
             for name, url in mock_urls.items()
         },
@@ -114,10 +118,13 @@ class Stack:
     mock_urls: dict[str, str]
     workers: dict[str, list[tuple[Worker, asyncio.Task[None]]]] = field(default_factory=dict)
 
-    async def start_worker(self, adapter: str = "population") -> Worker:
+    async def start_worker(
+        self, adapter: str = "population", settings: Settings | None = None
+    ) -> Worker:
+        """One more worker for `adapter`, with the stack's settings unless given others."""
         found = self.registry.adapter(adapter)
         assert found is not None
-        worker = Worker(found, self.settings)
+        worker = Worker(found, settings or self.settings)
         task = asyncio.create_task(worker.run())
         self.workers.setdefault(adapter, []).append((worker, task))
         connected = asyncio.create_task(worker.connected.wait())

@@ -35,12 +35,13 @@ class Strict(BaseModel):
 def test_the_kit_names_each_broken_rule() -> None:
     bad: Adapter[None] = Adapter("Bad_Name", title="bad", connect=lambda _s, _c: None)
 
-    @bad.operation("Do It", personal_data=True, field_groups={"g": ("nope",)})
+    @bad.operation("Do It", personal_data=True, field_groups={"g": ("nope",)}, example={"value": 1})
     async def handler(req: Loose, ctx: Context[None]) -> Strict:
         return Strict(value=req.value)
 
     problems = "\n".join(check_adapter(bad))
-    for expected in ("kebab-case", "extra='forbid'", "docstring", "subject", "'nope'"):
+    expected_rules = ("kebab-case", "extra='forbid'", "docstring", "subject", "'nope'", "example")
+    for expected in expected_rules:
         assert expected in problems
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -119,10 +120,9 @@ def test_audit_verify_exit_status_says_whether_the_chain_holds(
     assert "ok: 5 records" in capsys.readouterr().out
     assert main(["audit", "search", "--client", "clinic"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
-    db = sqlite3.connect(audit.store)
-    db.execute("DROP TRIGGER records_no_update")
-    db.execute("UPDATE records SET client_id = 'someone' WHERE seq = 3")
-    db.commit()
-    db.close()
+    with closing(sqlite3.connect(audit.store)) as db:
+        db.execute("DROP TRIGGER records_no_update")
+        db.execute("UPDATE records SET client_id = 'someone' WHERE seq = 3")
+        db.commit()
     assert main(["audit", "verify"]) == 1
     assert "record 3" in capsys.readouterr().err

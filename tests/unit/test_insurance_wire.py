@@ -195,7 +195,14 @@ async def test_requests_match_the_wire_contract() -> None:
     (sent,) = session.sent
     assert (sent.method, sent.path) == ("POST", PREFIX + HISTORY)
     assert sent.headers["X-API-KEY"] == "k3y"
-    assert sent.json == {"maSoBhxh": "3107742269", "tuThang": "202501", "denThang": "202512"}
+    # The purpose trail travels in every body, camelCase like every other field.
+    trail = {"maCanBo": "CB-HP-0042", "maThuTuc": "1.001612", "maHoSo": "HS-2026-000123"}
+    assert sent.json == {
+        "maSoBhxh": "3107742269",
+        "tuThang": "202501",
+        "denThang": "202512",
+        **trail,
+    }
 
     client, session = client_with(answer(200, recorded("insurance", "card_valid.json")))
     request = HealthCardVerifyRequest(
@@ -207,13 +214,19 @@ async def test_requests_match_the_wire_contract() -> None:
         "maThe": "DN4313107742269",
         "ngayKiemTra": "20260601",
         "hoTen": "Bùi Thị Lan",
+        **trail,
     }
 
     client, session = client_with(answer(200, recorded("insurance", "search.json")))
     search = CodeSearchRequest(full_name="Bùi Thị Lan", date_of_birth="1990-07", sex=Sex.FEMALE)
     await code_search(search, context(client))
     assert session.sent[0].path == PREFIX + SEARCH
-    assert session.sent[0].json == {"hoTen": "Bùi Thị Lan", "ngaySinh": "199007", "gioiTinh": 2}
+    assert session.sent[0].json == {
+        "hoTen": "Bùi Thị Lan",
+        "ngaySinh": "199007",
+        "gioiTinh": 2,
+        **trail,
+    }
 
 
 # -- the request models --------------------------------------------------------------------

@@ -18,7 +18,6 @@ from adapters.errors import (
     CentralProtocolError,
     CentralRejected,
     IdempotencyConflict,
-    RecordNotFound,
     TransientError,
 )
 from adapters.population import citizen_verify, residence_declaration, wire
@@ -100,10 +99,16 @@ async def test_mismatch_names_the_fields_and_returns_no_record() -> None:
     )
 
 
-async def test_unknown_id_is_record_not_found() -> None:
+async def test_unknown_id_is_a_failed_match_naming_the_id_not_a_404() -> None:
+    """No oracle: an unknown ID answers like a mismatch; `personal_id` is only in the
+    `mismatch-detail` field group, which the gateway withholds unless granted."""
     client, _ = client_with(soap("verify_unknown.xml"))
-    with pytest.raises(RecordNotFound):
-        await citizen_verify(VERIFY, context(client))
+    result = await citizen_verify(VERIFY, context(client))
+    assert (result.matched, result.mismatched_fields, result.citizen) == (
+        False,
+        ["personal_id"],
+        None,
+    )
 
 
 async def test_client_faults_are_rejections_and_server_faults_transient() -> None:
