@@ -115,6 +115,7 @@ class AuditPublisher:
             max_events=settings.spool_max_events,
         )
         self.unrecorded = 0
+        self._closing = asyncio.Event()
 
     async def event(
         self, request: web.Request, response: web.StreamResponse, duration: float
@@ -242,7 +243,7 @@ class AuditPublisher:
         processes that are gone) to `lgsp.audit` whenever the broker is connected."""
         bus = self.bus
         delay = DRAIN_INTERVAL
-        while True:
+        while not self._closing.is_set():
             await bus.connected.wait()
             if self.spool.has_work():
                 try:
@@ -252,8 +253,11 @@ class AuditPublisher:
                     log.warning("audit.spool_drain_failed", error=type(exc).__name__)
                     delay = min(delay * 2, MAX_DRAIN_DELAY)
             self.spool.appended.clear()
+            # asyncio.timeout, not wait_for: on 3.11 a cancel that meets wait_for's own timeout
+            # comes out as TimeoutError, and this loop would never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.spool.appended.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self.spool.appended.wait()
 
     async def _publish_spooled(self, batch: bytes, message_id: str) -> None:
         await self.bus.publish_audit(
@@ -297,9 +301,12 @@ class AuditPublisher:
         yield
         with contextlib.suppress(Exception):
             await self.drain(self.settings.publish_timeout + 5)
+        self._closing.set()
         drainer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await drainer
+        await asyncio.wait({drainer}, timeout=self.settings.publish_timeout + 1)
+        if drainer.done() and not drainer.cancelled():
+            with contextlib.suppress(Exception):
+                drainer.result()
         self.spool.close()
 
 
