@@ -301,7 +301,7 @@ class Stack:
             "log_level": "warning",
             "log_format": "json",
             "auth": {"keys_dir": str(work / "keys"), "token_ttl": 3600},
-            "audit": {"store": str(work / "audit.sqlite3")},
+            "audit": {"store": str(work / "audit.sqlite3"), "spool_dir": str(work / "audit-spool")},
             "ops": {"maintenance_file": str(work / "maintenance")},
         }
         if self.worker_prefetch is not None:

@@ -89,6 +89,7 @@ def create_app(settings: Settings, registry: Registry) -> web.Application:
     audit = AuditPublisher(settings.audit, bus, client_facts)
     stats = ServiceStats(settings.ops.stats_window_seconds)
     gateway_metrics = GatewayMetrics(bus, stats)
+    audit.register_metrics(gateway_metrics.registry)
     link = AmqpLink(settings.bus)
 
     app = web.Application(

@@ -36,7 +36,7 @@ from adapters.connection import BROKER_ERRORS, BrokerAddresses, keep_connected
 from adapters.errors import TopologyError
 from adapters.topology import declare_topology
 from gateway.ids import new_id
-from gateway.problems import ProblemError, unavailable
+from gateway.problems import ProblemError, outcome_unknown, unavailable
 from schemas.config import BusSettings
 from schemas.envelope import (
     AUDIT_EXCHANGE,
@@ -345,6 +345,12 @@ class Bus:
         exchange: str,
         routing_key: str,
     ) -> None:
+        # Two kinds of 503 (README, "The HTTP contract"): `unavailable` when the broker never
+        # got the message (not connected, returned, nacked), `outcome-unknown` when it may
+        # hold it: written, but neither confirmed in time nor refused (a paused or blocked
+        # broker reads it later; a killed one may have stored it before dying).
+        if channel.is_closed:
+            raise unavailable("the message bus is not reachable", self.retry_after)
         try:
             async with asyncio.timeout(wait):
                 await amqp.publish(
@@ -363,11 +369,13 @@ class Bus:
             self._channel_refused(channel)
             raise unavailable("the broker refused the message", self.retry_after) from None
         except TimeoutError:
-            raise unavailable(
+            raise outcome_unknown(
                 "the broker did not confirm the message in time", self.retry_after
             ) from None
         except BROKER_ERRORS:
-            raise unavailable("the message bus connection failed", self.retry_after) from None
+            raise outcome_unknown(
+                "the broker connection failed after the message was sent", self.retry_after
+            ) from None
 
     # -- audit events ------------------------------------------------------------------------
 

@@ -52,6 +52,18 @@ def unavailable(detail: str, retry_after: int, *, source: ReplySource = "bus") -
     )
 
 
+def outcome_unknown(detail: str, retry_after: int) -> ProblemError:
+    """503 for a request the broker may have received: it may be carried out, or not."""
+    return ProblemError(
+        503,
+        ProblemType.OUTCOME_UNKNOWN,
+        "Outcome unknown",
+        f"{detail}; it may still be carried out: retry with the same Idempotency-Key",
+        source="bus",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def problem_response(
     problem: Problem, request_id: str, headers: dict[str, str] | None = None
 ) -> web.Response:

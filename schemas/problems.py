@@ -38,7 +38,10 @@ class ProblemType:
     # come back): answered at once, 503 with Retry-After, source central.
     CENTRAL_UNAVAILABLE = _BASE + "central-unavailable"
     ADAPTER_FAILED = _BASE + "adapter-failed"
+    # 503, not done: the request never reached the broker (retry whenever you like).
     UNAVAILABLE = _BASE + "service-unavailable"
+    # 503, perhaps done: the broker may hold the request (retry with the same Idempotency-Key).
+    OUTCOME_UNKNOWN = _BASE + "outcome-unknown"
     NO_ROUTE = _BASE + "no-route"
     DEADLINE = _BASE + "deadline-exceeded"
 

@@ -138,8 +138,11 @@ class AuditSettings(_Section):
     subject_key: SecretStr = SecretStr("")
     chain_key: SecretStr = SecretStr("")
     publish_timeout: float = 2.0
-    # Events of answers without personal data wait this long for a broker that is away.
-    retry_window: float = 30.0
+    # Events the broker does not confirm within `publish_timeout` are kept here (one file per
+    # gateway process, fsync'd) until it does; files left by stopped processes are drained too.
+    spool_dir: Path = Path("var/audit-spool")
+    spool_max_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+    spool_max_events: int = Field(default=100_000, ge=10)
     # The writer: how many events it writes in one durable transaction.
     batch_size: int = Field(default=256, ge=1)
     # Signed checkpoints of the chain head (gateway/audit/checkpoints.py): every

@@ -2,9 +2,14 @@
 
 An observer (gateway/http/edge.py) sees every answer, refusals included, and
 publishes one event to `lgsp.audit` with publisher confirms and a bounded
-wait. An answer carrying personal data waits for the confirm and becomes a
-503 when it does not come: nothing personal leaves unrecorded. Every other
-event is published in the background, so refusals cost the caller nothing.
+wait; an event the broker does not confirm in time goes to the local spool
+(spool.py, fsync'd), which is drained to `lgsp.audit` when the broker is back.
+An answer carrying personal data waits until its event is confirmed or
+spooled, and becomes a 503 when neither happens: nothing personal leaves
+unrecorded, and the event then records the 503 the caller gets. Every other
+event is recorded in the background, so refusals cost the caller nothing.
+The audit store skips event ids it already has, so an event both spooled and
+(late) confirmed is one record.
 
 Subject identifiers and request bodies are recorded as keyed hashes
 (HMAC-SHA256 with `audit.subject_key`): who accessed whose record can be
@@ -23,10 +28,12 @@ from typing import Any
 import orjson
 import structlog
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Gauge
 
 from adapters.interface import Operation
 from adapters.logs import mask_text
 from gateway.audit.batch import AuditBatcher
+from gateway.audit.spool import AuditSpool
 from gateway.bus import Bus
 from gateway.http.operations import resolve
 from gateway.http.state import CLAIMED_CLIENT_ID, CLIENT_ID, PURPOSE, REQUEST_ID, SUBJECT
@@ -42,6 +49,11 @@ log: structlog.typing.FilteringBoundLogger = structlog.get_logger("lgsp.audit")
 
 AUDITED_PREFIX = "/v1/"
 OAUTH_PATH = "/token"
+DRAIN_INTERVAL = 1.0  # seconds between looks at the spool while the broker is connected
+MAX_DRAIN_DELAY = 5.0
+# A personal-data answer is disclosed only while the spool is below this share of its bounds:
+# the rest is kept for the records of the refusals themselves.
+DISCLOSURE_SHARE = 0.9
 # On every answer that disclosed personal data: the id of the audit record that holds it.
 RECEIPT_HEADER = "LGSP-Audit-Receipt"
 # What the record says about the client (registered name, confidentiality, field groups
@@ -70,6 +82,11 @@ def operation_of(request: web.Request) -> str:
     return mask_text(request.path)[:128]
 
 
+def is_write(request: web.Request) -> bool:
+    resolved = resolve(request)
+    return resolved is not None and resolved.operation.write
+
+
 async def _request_bytes(request: web.Request) -> bytes:
     try:
         return await request.read()  # cached when the handler read it already
@@ -92,6 +109,13 @@ class AuditPublisher:
             self.key = secrets.token_bytes(32)
         self._background: set[asyncio.Task[bool]] = set()
         self._batcher: AuditBatcher | None = None
+        self.spool = AuditSpool(
+            settings.spool_dir,
+            max_bytes=settings.spool_max_bytes,
+            max_events=settings.spool_max_events,
+        )
+        self.unrecorded = 0
+        self._closing = asyncio.Event()
 
     async def event(
         self, request: web.Request, response: web.StreamResponse, duration: float
@@ -138,35 +162,66 @@ class AuditPublisher:
         if not is_audited(request.path):
             return None
         event = await self.event(request, response, duration)
-        body = orjson.dumps(event)
         if self.carries_personal_data(request, response):
-            if await self._publish(body, event["event_id"]):
+            room = self.spool.has_room(DISCLOSURE_SHARE)
+            if room and await self._record(orjson.dumps(event), event["event_id"]):
                 # The receipt: a local system files it with its case; `lgsp audit search
                 # --receipt` and subject access find the record by it.
                 response.headers[RECEIPT_HEADER] = event["event_id"]
                 return None
-            return problem_response(
-                Problem(
-                    type=ProblemType.UNAVAILABLE,
-                    title="Service unavailable",
-                    status=503,
-                    detail="the access could not be recorded in the audit trail; nothing was "
-                    "disclosed",
-                    source="bus",
-                ),
-                event["request_id"],
-                {"Retry-After": str(self.bus.retry_after)},
-            )
-        self.publish_in_background(body, event["event_id"])
+            if room:
+                # Its 200 event may still land (unconfirmed, not spooled): then the store keeps
+                # that one. Only a failing spool disk (or one filled meanwhile) gets here.
+                log.error("audit.status_uncertain", event_id=event["event_id"])
+            # Neither confirmed nor kept: nothing personal leaves, and the record says so.
+            withheld = self._withheld(event, is_write(request))
+            event["status"] = withheld.status
+            self.publish_in_background(orjson.dumps(event), event["event_id"])
+            return withheld
+        self.publish_in_background(orjson.dumps(event), event["event_id"])
         return None
 
+    def _withheld(self, event: dict[str, Any], write: bool) -> web.Response:
+        if write:  # carried out, but its answer is not disclosed: not a "not done"
+            problem = Problem(
+                type=ProblemType.OUTCOME_UNKNOWN,
+                title="Outcome unknown",
+                status=503,
+                detail="the answer could not be recorded in the audit trail and is withheld; "
+                "retry with the same Idempotency-Key",
+                source="bus",
+            )
+        else:
+            problem = Problem(
+                type=ProblemType.UNAVAILABLE,
+                title="Service unavailable",
+                status=503,
+                detail="the access could not be recorded in the audit trail; nothing was disclosed",
+                source="bus",
+            )
+        return problem_response(
+            problem,
+            event["request_id"],
+            {"Retry-After": str(self.bus.retry_after)},
+        )
+
     def publish_in_background(self, body: bytes, event_id: str) -> None:
-        """Record an event without making anyone wait (riding out a broker outage)."""
-        task = asyncio.create_task(self._publish_later(body, event_id))
+        """Record an event without making anyone wait (confirmed, or else spooled)."""
+        task = asyncio.create_task(self._record(body, event_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _publish(self, body: bytes, event_id: str, *, final: bool = True) -> bool:
+    async def _record(self, body: bytes, event_id: str) -> bool:
+        """Confirmed by the broker, or else kept in the spool: True when either holds it."""
+        if self.bus.connected.is_set() and await self._publish(body, event_id):
+            return True
+        if await self.spool.append(body):
+            return True
+        self.unrecorded += 1
+        log.error("audit.event_unrecorded", event_id=event_id)
+        return False
+
+    async def _publish(self, body: bytes, event_id: str) -> bool:
         if self._batcher is None:
             bus = self.bus
             wait = self.settings.publish_timeout
@@ -177,26 +232,56 @@ class AuditPublisher:
             self._batcher = AuditBatcher(publish)
         try:
             await self._batcher.submit(body, self.settings.publish_timeout)
-        except Exception as exc:  # any failure: the record is not made, so nothing personal leaves
-            if final:
-                detail = exc.problem.detail if isinstance(exc, ProblemError) else type(exc).__name__
-                log.error("audit.publish_failed", event_id=event_id, detail=detail)
+        except Exception as exc:  # any failure: the spool is next
+            detail = exc.problem.detail if isinstance(exc, ProblemError) else type(exc).__name__
+            log.warning("audit.publish_unconfirmed", event_id=event_id, detail=detail)
             return False
         return True
 
-    async def _publish_later(self, body: bytes, event_id: str) -> bool:
-        """A background publish rides out a broker outage of up to `retry_window` seconds."""
+    async def _drain_spool(self) -> None:
+        """While the gateway runs: hand spooled events (ours and any left behind by gateway
+        processes that are gone) to `lgsp.audit` whenever the broker is connected."""
         bus = self.bus
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + self.settings.retry_window
-        while True:
-            last = loop.time() >= give_up or bus.connected.is_set()
-            if await self._publish(body, event_id, final=last):
-                return True
-            if last:
-                return False
+        delay = DRAIN_INTERVAL
+        while not self._closing.is_set():
+            await bus.connected.wait()
+            if self.spool.has_work():
+                try:
+                    await self.spool.drain(self._publish_spooled)
+                    delay = DRAIN_INTERVAL
+                except Exception as exc:  # the broker is not confirming: try again later
+                    log.warning("audit.spool_drain_failed", error=type(exc).__name__)
+                    delay = min(delay * 2, MAX_DRAIN_DELAY)
+            self.spool.appended.clear()
+            # asyncio.timeout, not wait_for: on 3.11 a cancel that meets wait_for's own timeout
+            # comes out as TimeoutError, and this loop would never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(bus.connected.wait(), max(give_up - loop.time(), 0))
+                async with asyncio.timeout(delay):
+                    await self.spool.appended.wait()
+
+    async def _publish_spooled(self, batch: bytes, message_id: str) -> None:
+        await self.bus.publish_audit(
+            batch, message_id=message_id, wait=self.settings.publish_timeout
+        )
+
+    def register_metrics(self, registry: CollectorRegistry) -> None:
+        """The spool's size and the events nothing could keep, on the gateway's /metrics."""
+        spool = self.spool
+        Gauge(
+            "lgsp_audit_spool_bytes",
+            "Bytes of audit events in the local spool (every gateway process on this host).",
+            registry=registry,
+        ).set_function(lambda: float(spool.directory_bytes()))
+        Gauge(
+            "lgsp_audit_spool_events",
+            "Audit events this process spooled and the broker has not yet confirmed.",
+            registry=registry,
+        ).set_function(lambda: float(spool.events))
+        Gauge(
+            "lgsp_audit_events_unrecorded",
+            "Audit events neither confirmed nor spooled since start (should stay 0).",
+            registry=registry,
+        ).set_function(lambda: float(self.unrecorded))
 
     async def drain(self, limit: float | None = None) -> None:
         """Wait for background publishes (at shutdown, before the bus closes)."""
@@ -210,10 +295,19 @@ class AuditPublisher:
             log.error("audit.events_lost_at_shutdown", events=len(late))
 
     async def lifecycle(self, _app: web.Application) -> AsyncIterator[None]:
-        """For aiohttp's `cleanup_ctx`: at the end, drain background publishes (bounded)."""
+        """For aiohttp's `cleanup_ctx`: drain the spool while running; at the end, wait for
+        background records (bounded: each ends confirmed or spooled)."""
+        drainer = asyncio.create_task(self._drain_spool(), name="audit-spool-drain")
         yield
         with contextlib.suppress(Exception):
-            await self.drain(self.settings.publish_timeout + 1)
+            await self.drain(self.settings.publish_timeout + 5)
+        self._closing.set()
+        drainer.cancel()
+        await asyncio.wait({drainer}, timeout=self.settings.publish_timeout + 1)
+        if drainer.done() and not drainer.cancelled():
+            with contextlib.suppress(Exception):
+                drainer.result()
+        self.spool.close()
 
 
 AUDIT = web.AppKey("audit", AuditPublisher)

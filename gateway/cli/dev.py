@@ -4,7 +4,8 @@ Starts the private RabbitMQ node (a node it did not start is refused unless
 `--use-running-broker`), the mock central systems, one worker per configured
 adapter and the gateway, each a real process with its output
 prefixed by its name; waits for readiness, prints the URL and a curl that
-works; on Ctrl-C or SIGTERM stops everything it started, the broker included.
+works; restarts a child that exits (supervisor.py); on Ctrl-C or SIGTERM
+stops everything it started, the broker included.
 """
 
 from __future__ import annotations
@@ -27,10 +28,15 @@ from adapters.registry import Registry
 from gateway.cli import preflight
 from gateway.cli.broker import local_broker
 from gateway.cli.examples import banner, dashboard_lines
+from gateway.cli.supervisor import MAX_RESTARTS, WINDOW, Supervisor
 from mocks.server import systems as mock_systems
 from schemas.config import Settings
 
 READY_TIMEOUT = 180.0  # the first run generates the mocks' data sets
+SUPERVISION_NOTE = (
+    "A child that exits is restarted with backoff (the lines above say so); a child that "
+    f"exits {MAX_RESTARTS + 1} times within {WINDOW:.0f}s stops the stack."
+)
 
 
 def mock_environment(settings: Settings) -> dict[str, str]:
@@ -87,10 +93,11 @@ def _stop(children: Iterable[Child], grace: float) -> None:
             process.wait()
 
 
-def _wait_ready(url: str, children: list[Child], timeout: float) -> bool:
+def _wait_ready(url: str, supervisor: Supervisor[Child], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(c.process and c.process.poll() is not None for c in children):
+        if (reason := supervisor.check()) is not None:
+            print(f"stopping: {reason}", file=sys.stderr)
             return False
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (our own http URL)
@@ -154,22 +161,24 @@ def run_dev(settings: Settings, *, use_running_broker: bool = False) -> int:
         children.append(Child("gateway", [*cli, "gateway"]))
         for child in children:
             _start(child, env)
+        # A child that exits is started again, with backoff (gateway/cli/supervisor.py).
+        supervisor = Supervisor(children, lambda child: _start(child, env))
         gw = settings.gateway
         base = f"http://{gw.host}:{gw.port}"
         gateway = children[-1]
         # Ready means *our* gateway answers: its port was free before it started, and it lives.
-        if _wait_ready(base + "/readyz", children, READY_TIMEOUT) and _alive(gateway):
+        if _wait_ready(base + "/readyz", supervisor, READY_TIMEOUT) and _alive(gateway):
             print(banner(base, registry), flush=True)
             print(dashboard_lines(base, settings.ops.token.get_secret_value()), flush=True)
+            print(SUPERVISION_NOTE, flush=True)
         elif not stop.is_set():
             print("the stack did not become ready; see the lines above", file=sys.stderr)
             return 1
         while not stop.is_set():
-            if any(c.process and c.process.poll() is not None for c in children):
-                dead = [c.name for c in children if c.process and c.process.poll() is not None]
-                print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+            if (reason := supervisor.check()) is not None:
+                print(f"stopping: {reason}", file=sys.stderr)
                 return 1
-            stop.wait(0.5)
+            stop.wait(0.2)
         return 0
     finally:
         print("stopping the stack ...", flush=True)

@@ -55,6 +55,13 @@ def test_keys_dir() -> Path:
     return path
 
 
+def spool_dir() -> Path:
+    """An audit spool directory of its own (removed at exit)."""
+    path = Path(tempfile.mkdtemp(prefix="lgsp-spool-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 # Fast retries in tests: behaviour is what we check, not waiting.
 TEST_RETRY = RetrySettings(attempts=12, initial_backoff=0.01, max_backoff=0.05, jitter=0.01)
 # A breaker that a request's whole retry budget cannot trip: tests of the retry policy see it
@@ -79,7 +86,8 @@ def config_values(
                 TEST_CLIENT: {"allow": ["*/*#*"], "rate_limit": {"rate": 1e4, "burst": 10000}}
             },
         },
-        "audit": dict(generated["audit"]),
+        # A spool of this stack's own: a test's leftovers are never drained into another's.
+        "audit": {**generated["audit"], "spool_dir": str(spool_dir())},
         "adapters": {
             name: {
                 "base_url": url,

@@ -141,10 +141,15 @@ async def test_personal_data_is_withheld_when_the_access_cannot_be_recorded(
     mock_settings: MockSettings,
     generated: dict[str, Any],
     citizen: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
+    """Neither confirmed by the broker (no route) nor kept by the spool (its directory cannot
+    be made): nothing personal leaves."""
     vhost = urllib.parse.quote(rabbit.vhost, safe="")
     binding = f"/api/bindings/{vhost}/e/{AUDIT_EXCHANGE}/q/{AUDIT_QUEUE}"
-    async with running_stack(rabbit, mock_settings, generated) as stack:
+    (tmp_path / "not-a-directory").write_text("")
+    unusable = {"spool_dir": str(tmp_path / "not-a-directory" / "spool")}
+    async with running_stack(rabbit, mock_settings, generated, audit=unusable) as stack:
         assert (await stack.post(VERIFY, citizen)).status == 200
         (bound,) = rabbit.api("GET", binding)
         props = urllib.parse.quote(bound["properties_key"], safe="")

@@ -117,7 +117,7 @@ def ops_settings(rabbit: Rabbit, tmp: Path, **ops: Any) -> tuple[Settings, str, 
                 CLIENT_ID: {"secret_hash": hash_secret(client_secret), "allow": [f"{PROBE}/*"]}
             },
         },
-        audit={"store": str(tmp / "audit.sqlite3")},
+        audit={"store": str(tmp / "audit.sqlite3"), "spool_dir": str(tmp / "audit-spool")},
     )
     return settings, token, client_secret
 

@@ -32,7 +32,7 @@ async def test_operator_endpoints_report_an_unreachable_broker(tmp_path: Path) -
             "management_timeout": 0.5,
         },
         auth={"keys_dir": str(tmp_path / "keys")},
-        audit={"store": str(tmp_path / "audit.sqlite3")},
+        audit={"store": str(tmp_path / "audit.sqlite3"), "spool_dir": str(tmp_path / "spool")},
     )
     app = create_app(settings, Registry([probe_adapter(Backend())]))
     ops = {"Authorization": "Bearer operator-token"}
