@@ -37,10 +37,15 @@ def _draw(personal_id: str) -> int:
 
 def certificate_of(citizen: Citizen) -> Certificate | None:
     """The birth certificate of a citizen; None when only the birth year is known."""
-    if len(citizen.ngay_sinh) != 8:
+    return certificate_for(citizen.so_dinh_danh, citizen.ngay_sinh)
+
+
+def certificate_for(so_dinh_danh: str, ngay_sinh: str) -> Certificate | None:
+    """The birth certificate of the person with this id and date of birth (`yyyyMMdd`)."""
+    if len(ngay_sinh) != 8:
         return None
-    born = dt.datetime.strptime(citizen.ngay_sinh, "%Y%m%d").date()
-    draw = _draw(citizen.so_dinh_danh)
+    born = dt.datetime.strptime(ngay_sinh, "%Y%m%d").date()
+    draw = _draw(so_dinh_danh)
     registered = min(born + dt.timedelta(days=5 + draw % 55), max(born, _AS_OF))
     number = 1 + (draw >> 8) % 9000
     book = 1 + (number - 1) // BOOK_SIZE

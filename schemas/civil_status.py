@@ -43,7 +43,7 @@ class Child(LocalModel):
     given_name: str | None
     date_of_birth: date
     sex: Sex | None
-    ethnicity: str | None
+    ethnicity: str | None = None  # the `sensitive` field group
     nationality: str | None
     hometown: Place | None
 
@@ -63,8 +63,9 @@ class BirthRegistration(LocalModel):
     registration_authority: str
     registration_place: Place
     child: Child
-    father: Parent | None
-    mother: Parent | None
+    # The `parents` field group: absent for a client without it.
+    father: Parent | None = None
+    mother: Parent | None = None
 
 
 class BirthRegistrationLookupRequest(LocalModel):

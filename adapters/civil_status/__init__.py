@@ -48,11 +48,12 @@ adapter: Adapter[CivilStatusClient] = Adapter(
         "parents": ("registration.father", "registration.mother"),
         "sensitive": ("registration.child.ethnicity",),
     },
-    # A registration of the default data set (seed 20260101): the population example's birth.
+    # Synthetic values only (the contract is public): `lgsp dev`'s banner shows a call that
+    # matches a registration of the data set (gateway/cli/examples.py).
     example={
-        "certificate_number": "6232/2001",
-        "child_full_name": "Nguyễn Thùy Hiền",
-        "child_date_of_birth": "2001-07-22",
+        "certificate_number": "1234/2020",
+        "child_full_name": "Nguyễn Văn Mẫu",
+        "child_date_of_birth": "2020-01-15",
     },
 )
 async def birth_registration_lookup(

@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.registry import Registry
 from gateway.cli.init import demo_credentials
+from mocks.birth_registrations import certificate_for
 from schemas.config import config_path
 
 
@@ -61,6 +62,7 @@ def example_bodies(examples: dict[str, Any]) -> dict[str, dict[str, object]]:
             "card_code": insured["maThe"],
             "check_date": "-".join(insured["ngayKiemTra"][i:j] for i, j in YMD),
         },
+        **_civil_status(citizen, iso_born),
         "insurance/code-search": {
             "full_name": insured["hoTen"],
             "date_of_birth": "-".join(ins_born[i:j] for i, j in YMD if ins_born[i:j]),
@@ -69,6 +71,22 @@ def example_bodies(examples: dict[str, Any]) -> dict[str, dict[str, object]]:
 
 
 YMD = ((0, 4), (4, 6), (6, 8))
+
+
+def _civil_status(citizen: dict[str, Any], iso_born: str) -> dict[str, dict[str, object]]:
+    """The population example's own birth registration (the register derives from it)."""
+    certificate = certificate_for(citizen["SoDinhDanh"], citizen["NgayThangNamSinh"])
+    if certificate is None:
+        return {}
+    return {
+        "civil-status/birth-registration-lookup": {
+            "certificate_number": certificate.number,
+            "child_full_name": citizen["HoVaTen"],
+            "child_date_of_birth": iso_born,
+        }
+    }
+
+
 # Extra headers an example needs: writes carry an Idempotency-Key (a repeat replays the answer).
 EXAMPLE_HEADERS = {"population/residence-declaration": {"Idempotency-Key": "demo-declaration-0001"}}
 

@@ -82,10 +82,15 @@ def importable(tmp_path: Path) -> Iterator[Path]:
             del sys.modules[name]
 
 
+def _module_name(name: str) -> str:
+    """The generated module name of a tag or operation id: `civil-status` -> `civil_status`."""
+    return name.replace("-", "_")
+
+
 def endpoint(operation: dict[str, Any]) -> ModuleType:
     """The generated module of an operation: api/<tag>/<operationId>.py."""
     return importlib.import_module(
-        f"{PACKAGE}.api.{operation['tags'][0]}.{operation['operationId']}"
+        f"{PACKAGE}.api.{_module_name(operation['tags'][0])}.{_module_name(operation['operationId'])}"
     )
 
 

@@ -90,10 +90,10 @@ def test_the_answer_carries_the_child_the_parents_and_the_registration() -> None
     assert r.mother.personal_id == "031168899515"
     assert r.registration_authority.startswith("Ủy ban nhân dân")
     sent = session.requests[0].json()
-    assert sent == {
-        "so_giay_khai_sinh": "6232/2001",
-        "ho_ten": "Nguyễn Thùy Hiền",
-        "ngay_sinh": "22/07/2001",
+    assert sent == {  # the request's claims, in the register's own names and date format
+        "so_giay_khai_sinh": EXAMPLE["certificate_number"],
+        "ho_ten": EXAMPLE["child_full_name"],
+        "ngay_sinh": "15/01/2020",
     }
 
 

@@ -18,7 +18,8 @@ CONFIGURED = Settings.model_validate({"adapters": {"population": {}, "business":
 
 def test_the_registry_splits_configured_from_unconfigured_adapters() -> None:
     served, unconfigured = Registry.discover().configured(CONFIGURED)
-    assert served.names == ["business", "population"]
+    # `audit` reads the gateway's own store: the settings always configure it (from [audit]).
+    assert served.names == ["audit", "business", "population"]
     assert {"insurance", "civil-status"} <= set(unconfigured)
     assert served.operation("insurance", "participant-lookup") is None
 
@@ -26,7 +27,7 @@ def test_the_registry_splits_configured_from_unconfigured_adapters() -> None:
 def test_the_gateway_logs_each_unconfigured_adapter_and_serves_the_rest() -> None:
     with capture_logs() as logs:
         served = served_adapters(CONFIGURED)
-    assert served.names == ["business", "population"]
+    assert served.names == ["audit", "business", "population"]
     named = {e["adapter"] for e in logs if e["event"] == "gateway.adapter_not_configured"}
     assert {"insurance", "civil-status"} <= named
 
@@ -42,6 +43,12 @@ def test_a_worker_for_an_unconfigured_adapter_refuses_to_start_and_says_why() ->
         run_worker("insurance", CONFIGURED)
 
 
-def test_the_project_distribution_registers_the_four_central_systems() -> None:
-    assert installed_by("lgsp-gateway") == ["business", "civil-status", "insurance", "population"]
+def test_the_project_distribution_registers_the_four_central_systems_and_the_audit_trail() -> None:
+    assert installed_by("lgsp-gateway") == [
+        "audit",
+        "business",
+        "civil-status",
+        "insurance",
+        "population",
+    ]
     assert Registry.discover(["population"]).names == ["population"]
