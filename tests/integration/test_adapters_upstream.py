@@ -1,4 +1,4 @@
-"""All three adapters end to end on the real broker: every operation's example works, transient
+"""The central systems' adapters end to end on the real broker: every operation's example works, transient
 upstream errors are retried to success, unusable upstream answers are 502s that leave the
 workers running."""
 
@@ -36,6 +36,7 @@ async def test_every_operation_answers_its_example(stack: Stack, dataset: Datase
         "insurance/contribution-history",
         "insurance/health-card-verify",
         "insurance/code-search",
+        "civil-status/birth-registration-lookup",
     }
     for path, body in bodies.items():
         resp = await stack.post(f"/v1/{path}", body, headers_for(path, "every-op-example-01"))
