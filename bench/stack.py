@@ -296,7 +296,15 @@ class Stack:
         ours: dict[str, Any] = {
             "bus": {"url": self.broker.url}
             | ({"reply_path": self.reply_path} if self.reply_path else {}),
-            "gateway": {"host": "127.0.0.1", "port": gateway_port, "processes": 1},
+            # Every wrk connection comes from 127.0.0.1: the per-address cap (256 by default,
+            # gateway/connections.py) would refuse most of the many-connections check's 1,000.
+            "gateway": {
+                "host": "127.0.0.1",
+                "port": gateway_port,
+                "processes": 1,
+                "max_connections": 2048,
+                "max_connections_per_address": 2048,
+            },
             "adapters": {a: {"base_url": url} for a, url in self.mock_urls.items()},
             "log_level": "warning",
             "log_format": "json",

@@ -28,7 +28,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import structlog
@@ -126,9 +126,10 @@ class GatewayProtocol(web.RequestHandler):
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "-"
         if not self._guard.admit(address):
             self._refused = True
-            assert isinstance(transport, asyncio.Transport)
-            transport.write(REFUSAL)
-            transport.close()  # after the buffered answer is written
+            # uvloop's TCP transport is not an `asyncio.Transport` subclass, but writes like one.
+            writer = cast(asyncio.Transport, transport)
+            writer.write(REFUSAL)
+            writer.close()  # after the buffered answer is written
             return
         self._address = address
         super().connection_made(transport)

@@ -1,6 +1,6 @@
-"""The central systems' adapters end to end on the real broker: every operation's example works, transient
-upstream errors are retried to success, unusable upstream answers are 502s that leave the
-workers running."""
+"""The central systems' adapters end to end on the real broker: every operation's example
+works, transient upstream errors are retried to success, unusable upstream answers are 502s
+that leave the workers running."""
 
 from __future__ import annotations
 
